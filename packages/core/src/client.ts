@@ -1,0 +1,2 @@
+// Typed API client createClient({ server, token }). Owned by the API work.
+export {};

@@ -1,0 +1,2 @@
+// Project configuration (.nexus/config.yaml): schema, parser, loader. Owned by the config work.
+export {};

@@ -1,0 +1,2 @@
+// Service graph: start/stop order, cycles. Owned by the config work.
+export {};

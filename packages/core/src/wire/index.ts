@@ -1,0 +1,2 @@
+// API wire schemas (SPEC §5). Owned by the API work.
+export {};

@@ -1,0 +1,19 @@
+// The one tsup configuration every package extends: ESM, Node 22, types emitted,
+// dependencies left external (npm installs them), one entry per public surface.
+import { defineConfig, type Options } from "tsup";
+
+export function nexusBuild(overrides: Partial<Options> = {}): ReturnType<typeof defineConfig> {
+  return defineConfig({
+    entry: ["src/index.ts"],
+    format: ["esm"],
+    target: "node22",
+    platform: "node",
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    splitting: false,
+    treeshake: true,
+    outDir: "dist",
+    ...overrides,
+  });
+}
