@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Removes resources that tests created: Incus instances and profiles carrying
+# `user.nexus.test-run`, Docker containers, networks and volumes labelled
+# `nexus.test-run`. Leaves the daemons, images, pools and everything else alone.
+set -euo pipefail
+
+say() { printf '[teardown] %s\n' "$*"; }
+
+removed=0
+
+if command -v incus >/dev/null 2>&1 && incus info >/dev/null 2>&1; then
+  while IFS= read -r name; do
+    [ -n "$name" ] || continue
+    if [ -n "$(incus config get "$name" user.nexus.test-run 2>/dev/null)" ]; then
+      incus delete --force "$name" && say "deleted incus instance ${name}" && removed=$((removed + 1))
+    fi
+  done < <(incus list --format csv --columns n)
+  while IFS= read -r name; do
+    [ -n "$name" ] || continue
+    if [ -n "$(incus profile get "$name" user.nexus.test-run 2>/dev/null)" ]; then
+      incus profile delete "$name" && say "deleted incus profile ${name}" && removed=$((removed + 1))
+    fi
+  done < <(incus profile list --format csv | cut -d, -f1)
+else
+  say "incus not reachable; skipped"
+fi
+
+if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+  while IFS= read -r id; do
+    [ -n "$id" ] || continue
+    docker rm --force --volumes "$id" >/dev/null && say "removed docker container ${id}" && removed=$((removed + 1))
+  done < <(docker ps --all --quiet --filter label=nexus.test-run)
+  while IFS= read -r id; do
+    [ -n "$id" ] || continue
+    docker network rm "$id" >/dev/null && say "removed docker network ${id}" && removed=$((removed + 1))
+  done < <(docker network ls --quiet --filter label=nexus.test-run)
+  while IFS= read -r name; do
+    [ -n "$name" ] || continue
+    docker volume rm "$name" >/dev/null && say "removed docker volume ${name}" && removed=$((removed + 1))
+  done < <(docker volume ls --quiet --filter label=nexus.test-run)
+else
+  say "docker not reachable; skipped"
+fi
+
+say "removed ${removed} test resource(s)"
