@@ -28,6 +28,7 @@ export const ERROR_CATALOG = {
   provider_unavailable: { http: 503, exit: 8, retryable: true, title: "The container engine cannot be reached", hint: "Run `nexus doctor` to check the engine (Incus or Docker)." },
   no_node_available: { http: 503, exit: 8, retryable: true, title: "No node can take this workspace now", hint: "Start an agent (`nexus agent start`) or check `nexus node list`." },
   port_pool_exhausted: { http: 503, exit: 8, retryable: true, title: "Every SSH port of the node is in use", hint: "Delete unused workspaces or widen the agent's `--ssh-ports` range." },
+  server_unreachable: { http: 503, exit: 7, retryable: true, title: "The coordination server cannot be reached", hint: "Start it with `nexus server start` (or `nexus up`), or check --server / NEXUS_SERVER." },
   timeout: { http: 504, exit: 9, retryable: true, title: "An operation took too long", hint: "Run `nexus workspace status <name>` to see which phase stalled." },
   provision_failed: { http: 502, exit: 10, retryable: true, title: "The container could not be created", hint: "Run `nexus doctor`; `nexus node image build` rebuilds a missing base image." },
   clone_failed: { http: 502, exit: 10, retryable: true, title: "The repository could not be cloned into the workspace", hint: "Check the repository URL, branch and access token." },
