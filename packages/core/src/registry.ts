@@ -174,3 +174,20 @@ export class PluginRegistry {
     await Promise.allSettled(pending);
   }
 }
+
+export interface NexusPlugins {
+  providers?: readonly PluginInput[];
+  auth?: readonly PluginInput[];
+  editors?: readonly PluginInput[];
+  detectors?: readonly PluginInput[];
+  importer?: RegistryOptions["importer"];
+}
+
+/** A registry with the given plugins registered: `createNexus({ providers: [lxc()] })`. */
+export function createNexus(plugins: NexusPlugins = {}): PluginRegistry {
+  const registry = new PluginRegistry({ importer: plugins.importer });
+  for (const input of [...(plugins.providers ?? []), ...(plugins.auth ?? []), ...(plugins.editors ?? []), ...(plugins.detectors ?? [])]) {
+    registry.register(input);
+  }
+  return registry;
+}
