@@ -1,0 +1,50 @@
+// Backend errors become catalog codes here, at the provider's edge.
+import { NexusError, isNexusError, toNexusError } from "@nexus/core";
+import { IncusApiError } from "./incus/client.js";
+
+export const PLUGIN = "lxc";
+
+export function isNotFound(error: unknown): boolean {
+  return error instanceof IncusApiError && (error.status === 404 || /\bnot found\b/i.test(error.backendMessage));
+}
+
+const IMAGE_MISSING = /image|alias|fingerprint/i;
+
+export interface ErrorContext {
+  /** What was being done, for the message ("provision", "exec", "stop"...). */
+  action: string;
+  instance?: string;
+  /** Set while creating an instance: a "not found" then means the image. */
+  image?: string;
+}
+
+export function mapIncusError(error: unknown, context: ErrorContext): NexusError {
+  if (isNexusError(error)) return error;
+  if (!(error instanceof IncusApiError)) return toNexusError(error, { plugin: PLUGIN });
+  const details = {
+    plugin: PLUGIN,
+    action: context.action,
+    ...(context.instance ? { instance: context.instance } : {}),
+    status: error.status,
+    backend: error.backendMessage,
+  };
+  if (context.image && isNotFound(error) && IMAGE_MISSING.test(error.backendMessage)) {
+    return new NexusError("provision_failed", `lxc: image ${JSON.stringify(context.image)} not found on the node: ${error.backendMessage}`, {
+      cause: error,
+      details: { ...details, image: context.image },
+      hint: `Run \`nexus node image build\` to build and import ${context.image}, or set the lxc provider's \`image\` option.`,
+    });
+  }
+  if (context.instance && !context.image && isNotFound(error)) {
+    return new NexusError("workspace_not_found", `lxc: container ${context.instance} does not exist`, { cause: error, details });
+  }
+  if (context.action === "provision") {
+    const portBusy = /address already in use/i.test(error.backendMessage);
+    return new NexusError("provision_failed", `lxc: could not create ${context.instance ?? "the container"}: ${error.backendMessage}`, {
+      cause: error,
+      details,
+      ...(portBusy ? { hint: "The SSH port is taken on the node by another process; free it or use another port." } : {}),
+    });
+  }
+  return new NexusError("internal_error", `lxc: ${context.action} failed: ${error.backendMessage}`, { cause: error, details });
+}
