@@ -1,0 +1,1 @@
+export { DEFAULT_EDITOR_TARGET, editorConformanceCases, type EditorConformanceSetup } from "./conformance.js";
