@@ -8,14 +8,20 @@ export function isNotFound(error: unknown): boolean {
   return error instanceof IncusApiError && (error.status === 404 || /\bnot found\b/i.test(error.backendMessage));
 }
 
-const IMAGE_MISSING = /image|alias|fingerprint/i;
-
 export interface ErrorContext {
   /** What was being done, for the message ("provision", "exec", "stop"...). */
   action: string;
   instance?: string;
-  /** Set while creating an instance: a "not found" then means the image. */
-  image?: string;
+}
+
+/** The base image alias is not on the node (Incus then says "Image not provided for instance creation"). */
+export function imageMissingError(image: string, cause: unknown): NexusError {
+  const backend = cause instanceof IncusApiError ? cause.backendMessage : String(cause);
+  return new NexusError("provision_failed", `lxc: image ${JSON.stringify(image)} is not available on the node (${backend})`, {
+    cause,
+    details: { plugin: PLUGIN, image, backend },
+    hint: `Run \`nexus node image build\` to build and import ${image}, or set the lxc provider's \`image\` option.`,
+  });
 }
 
 export function mapIncusError(error: unknown, context: ErrorContext): NexusError {
@@ -28,14 +34,7 @@ export function mapIncusError(error: unknown, context: ErrorContext): NexusError
     status: error.status,
     backend: error.backendMessage,
   };
-  if (context.image && isNotFound(error) && IMAGE_MISSING.test(error.backendMessage)) {
-    return new NexusError("provision_failed", `lxc: image ${JSON.stringify(context.image)} not found on the node: ${error.backendMessage}`, {
-      cause: error,
-      details: { ...details, image: context.image },
-      hint: `Run \`nexus node image build\` to build and import ${context.image}, or set the lxc provider's \`image\` option.`,
-    });
-  }
-  if (context.instance && !context.image && isNotFound(error)) {
+  if (context.instance && isNotFound(error)) {
     return new NexusError("workspace_not_found", `lxc: container ${context.instance} does not exist`, { cause: error, details });
   }
   if (context.action === "provision") {

@@ -21,7 +21,7 @@ import { resolveEndpoint } from "./incus/endpoint.js";
 import { execInInstance } from "./incus/exec.js";
 import { instancePath, pullFile, pushFile } from "./incus/files.js";
 import { throwIfAborted } from "./incus/abort.js";
-import { PLUGIN, isNotFound, mapIncusError } from "./errors.js";
+import { PLUGIN, imageMissingError, isNotFound, mapIncusError } from "./errors.js";
 import { SSH_DEVICE, configKey, imageSource, instanceName, labelConfig, labelsFromConfig } from "./naming.js";
 import { DEFAULT_CA_BUNDLE, DEFAULT_SOCKET_PATHS, type LxcOptions } from "./options.js";
 import { CONTAINER_CA_FILE, checkAuthorizedKeys, parseHostKey, setupCommand } from "./setup-script.js";
@@ -285,6 +285,16 @@ export class LxcProvider implements ProviderInstance {
     return hostKey;
   }
 
+  /** Asked only after a failed create, so the happy path pays no extra round trip. */
+  async #aliasMissing(client: IncusClient, image: string): Promise<boolean> {
+    const source = imageSource(image);
+    if ("server" in source) return false;
+    return client.sync("GET", `/1.0/images/aliases/${encodeURIComponent(source.alias)}`, { signal: AbortSignal.timeout(5_000) }).then(
+      () => false,
+      (error: unknown) => isNotFound(error),
+    );
+  }
+
   async #startIfStopped(client: IncusClient, instance: IncusInstance, signal: AbortSignal): Promise<void> {
     if ((instance.state?.status ?? instance.status) === "Running") return;
     await client.operation("PUT", instancePath(instance.name, "state"), { body: { action: "start" }, signal, phase: `start ${instance.name}` });
@@ -318,7 +328,6 @@ export class LxcProvider implements ProviderInstance {
 
   /** Creates and starts the container; false when another call created it first. */
   async #create(client: IncusClient, spec: WorkspaceSpec, name: string, signal: AbortSignal): Promise<boolean> {
-    const image = spec.image ?? this.#options.image;
     const body = await this.#createBody(client, spec, name, signal);
     try {
       await client.operation("POST", "/1.0/instances", { body, signal, phase: `create ${name}` });
@@ -327,7 +336,9 @@ export class LxcProvider implements ProviderInstance {
       if (error instanceof IncusApiError && /already exists/i.test(error.backendMessage)) return false;
       // Creation may have got as far as a stopped container (e.g. the SSH port was taken when starting it).
       await this.#removeQuietly(client, name);
-      throw mapIncusError(error, { action: "provision", instance: name, image });
+      const image = spec.image ?? this.#options.image;
+      if (!signal.aborted && (await this.#aliasMissing(client, image))) throw imageMissingError(image, error);
+      throw mapIncusError(error, { action: "provision", instance: name });
     }
   }
 
