@@ -62,6 +62,13 @@ export function assertPortRange(range: readonly [number, number]): void {
   if (!valid) throw new NexusError("invalid_request", `invalid port range ${JSON.stringify(range)}`, { details: { range } });
 }
 
+/** The listed keys of `patch` whose value is not undefined (undefined means "leave as is"). */
+export function pickDefined<T extends object, K extends keyof T>(patch: T, fields: readonly K[]): Partial<Pick<T, K>> {
+  const picked: Partial<Pick<T, K>> = {};
+  for (const field of fields) if (patch[field] !== undefined) picked[field] = patch[field];
+  return picked;
+}
+
 /** First port handed out by `ports.allocateLocal` (SPEC §6). */
 export const LOCAL_PORT_BASE = 23000;
 export const LOCAL_PORT_MAX = 65535;
@@ -184,10 +191,9 @@ export interface NewWorkspace {
   idempotency_key?: string | null;
 }
 
-/** What `workspaces.update` may change; identity, owner and timestamps are not patchable. */
-export type WorkspacePatch = Partial<
-  Pick<WorkspaceRecord, "status" | "health" | "provider" | "image" | "node_id" | "ssh_port" | "host_key" | "repo" | "config" | "error" | "handle">
->;
+/** What `workspaces.update` may change; identity, owner and timestamps are not patchable (other keys are ignored). */
+export const WORKSPACE_PATCH_FIELDS = ["status", "health", "provider", "image", "node_id", "ssh_port", "host_key", "repo", "config", "error", "handle"] as const;
+export type WorkspacePatch = Partial<Pick<WorkspaceRecord, (typeof WORKSPACE_PATCH_FIELDS)[number]>>;
 
 export interface WorkspaceCreateResult {
   workspace: WorkspaceRecord;
@@ -237,8 +243,10 @@ export interface ServiceRecord {
   updated_at: IsoTimestamp;
 }
 
+/** What `services.upsert` may set besides the name (other keys are ignored). */
+export const SERVICE_UPSERT_FIELDS = ["status", "health", "port", "local_port", "depends_on", "last_check", "last_error"] as const;
 /** Fields not given keep their current value (or the default for a new service: pending, unknown, null, []). */
-export type ServiceUpsert = { name: string } & Partial<Omit<ServiceRecord, "workspace_id" | "name" | "updated_at">>;
+export type ServiceUpsert = { name: string } & Partial<Pick<ServiceRecord, (typeof SERVICE_UPSERT_FIELDS)[number]>>;
 
 export type NodeStatus = "online" | "offline" | "draining";
 

@@ -7,8 +7,11 @@ import {
   LOCAL_PORT_BASE,
   LOCAL_PORT_MAX,
   NexusError,
+  SERVICE_UPSERT_FIELDS,
+  WORKSPACE_PATCH_FIELDS,
   assertPortRange,
   newId,
+  pickDefined,
   toIsoTimestamp,
   type ClaimOptions,
   type CommandOutcome,
@@ -41,12 +44,20 @@ import {
   type WorkspacePage,
   type WorkspacePatch,
   type WorkspaceRecord,
+  type WorkspaceRepo,
   type WorkspaceRepository,
   type WorkspaceState,
   type WorkspaceUpdateOptions,
 } from "@nexus/core";
 
-const clone = <T>(value: T): T => structuredClone(value);
+// A JSON round trip, like the SQL store's JSON columns: undefined fields disappear.
+const clone = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
+
+/** Only the repo's known fields, as the SQL store's repo_* columns keep them. */
+function repoFields(repo: WorkspaceRepo): WorkspaceRepo {
+  const { owner, name, branch, url, commit, upstream, is_fork } = repo;
+  return { owner, name, branch, url, is_fork, ...(commit === undefined ? {} : { commit }), ...(upstream === undefined ? {} : { upstream }) };
+}
 
 function statusSet(status: WorkspaceState | readonly WorkspaceState[] | undefined): ReadonlySet<WorkspaceState> | undefined {
   if (status === undefined) return undefined;
@@ -238,7 +249,7 @@ class MemoryWorkspaces implements WorkspaceRepository {
       node_id,
       ssh_port: input.ssh_port ?? null,
       host_key: input.host_key ?? null,
-      repo: clone(input.repo),
+      repo: repoFields(input.repo),
       config: clone(input.config ?? {}),
       error: clone(input.error ?? null),
       handle: clone(input.handle ?? null),
@@ -286,7 +297,9 @@ class MemoryWorkspaces implements WorkspaceRepository {
       });
     }
     if (patch.node_id != null) this.s.requireNode(patch.node_id);
-    const next: WorkspaceRecord = { ...current, ...clone(stripUndefined(patch)), updated_at: this.s.timestamp() };
+    const fields = clone(pickDefined(patch, WORKSPACE_PATCH_FIELDS));
+    if (fields.repo) fields.repo = repoFields(fields.repo);
+    const next: WorkspaceRecord = { ...current, ...fields, updated_at: this.s.timestamp() };
     if (next.status !== "deleted" && current.status === "deleted") {
       const clash = [...this.s.workspaces.values()].some(
         (w) => w !== current && w.owner_id === next.owner_id && w.workspace_name === next.workspace_name && w.status !== "deleted",
@@ -302,11 +315,6 @@ class MemoryWorkspaces implements WorkspaceRepository {
     this.s.dropWorkspaceDependents(workspace_id);
     return true;
   }
-}
-
-/** A patch's `undefined` fields mean "leave as is", like the SQL store. */
-function stripUndefined<T extends object>(patch: T): Partial<T> {
-  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 class MemoryPhases implements PhaseRepository {
@@ -351,7 +359,7 @@ class MemoryServices implements ServiceRepository {
       last_error: null,
       updated_at: this.s.timestamp(),
     };
-    const fields = clone(stripUndefined(input));
+    const fields = clone(pickDefined(input, SERVICE_UPSERT_FIELDS));
     if (fields.last_check != null) fields.last_check = toIsoTimestamp(fields.last_check, "last_check");
     const next: ServiceRecord = { ...current, ...fields, workspace_id, updated_at: this.s.timestamp() };
     services.set(input.name, next);
