@@ -400,7 +400,7 @@ export class LxcProvider implements ProviderInstance {
     try {
       const instance = await this.#required(client, handle, op.signal);
       await this.#startIfStopped(client, instance, op.signal);
-      // The image runs no init system that would start sshd again after a restart.
+      // Without an init system nothing restarts sshd; with one, wait until it listens again.
       const result = await execInInstance(client, instance.name, setupCommand("sshd", undefined, []), op.signal);
       if (result.exitCode !== 0) {
         throw new NexusError("internal_error", `lxc: starting sshd in ${instance.name} failed: ${result.stderr.trim().slice(-500)}`, {

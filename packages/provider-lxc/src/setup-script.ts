@@ -9,43 +9,52 @@ export const DEV_UID = 1000;
 
 /**
  * `sh -c SCRIPT nexus-setup <action> <ca-file or ""> <authorized key>...`
- * action `provision`: host key, user dev, authorized_keys, CA, sshd; prints the host key.
- * action `sshd`: (re)starts sshd only (after a container restart: the image runs no init system that would).
+ * action `provision`: user dev, authorized_keys, CA, sshd; prints the host key once sshd listens.
+ * action `sshd`: makes sure sshd listens again (after a restart of a container without an init system).
  */
 export const SETUP_SCRIPT = String.raw`set -eu
 action=$1 ca_file=$2
 shift 2
 hostkey=/etc/ssh/ssh_host_ed25519_key
 
+# With systemd as PID 1 the image's own units make host keys and start sshd at boot;
+# doing it here too would race them. Without an init system, this script does both.
+case "$(readlink /proc/1/exe 2>/dev/null || true)" in
+  */systemd) own_sshd=no ;;
+  *) own_sshd=yes ;;
+esac
+
 start_sshd() {
-  mkdir -p /run/sshd
+  if [ ! -s "$hostkey" ]; then
+    rm -f "$hostkey" "$hostkey.pub"
+    ssh-keygen -q -t ed25519 -N '' -C '' -f "$hostkey"
+  fi
+  mkdir -p /etc/ssh/sshd_config.d /run/sshd
   chmod 0755 /run/sshd
+  printf '%s
+' "HostKey $hostkey" >/etc/ssh/sshd_config.d/nexus-hostkey.conf
   if [ -s /run/sshd.pid ] && kill -0 "$(cat /run/sshd.pid)" 2>/dev/null; then
     kill -HUP "$(cat /run/sshd.pid)"
   else
     /usr/sbin/sshd
   fi
-  # Return once sshd listens on port 22 (0016), so the caller can connect at once.
+}
+
+# Returns once sshd listens on port 22 (0016 in /proc/net/tcp*), so callers can connect at once.
+wait_for_sshd() {
   i=0
   until grep -Eqs ':0016 [0-9A-F]+:0000 0A ' /proc/net/tcp /proc/net/tcp6; do
     i=$((i + 1))
-    [ "$i" -lt 500 ] || { echo "sshd is not listening on port 22" >&2; exit 4; }
+    [ "$i" -lt 3000 ] || { echo "sshd is not listening on port 22 after 30 s" >&2; exit 4; }
     sleep 0.01
   done
 }
 
 if [ "$action" = sshd ]; then
-  start_sshd
+  [ "$own_sshd" = no ] || start_sshd
+  wait_for_sshd
   exit 0
 fi
-
-# A fresh host key per container: the image ships none, so no two workspaces share one.
-if [ ! -s "$hostkey" ]; then
-  rm -f "$hostkey" "$hostkey.pub"
-  ssh-keygen -q -t ed25519 -N '' -C '' -f "$hostkey"
-fi
-mkdir -p /etc/ssh/sshd_config.d
-printf '%s\n' "HostKey $hostkey" 'PasswordAuthentication no' 'KbdInteractiveAuthentication no' 'PermitRootLogin no' >/etc/ssh/sshd_config.d/nexus.conf
 
 if ! getent passwd dev >/dev/null; then
   useradd --create-home --uid 1000 --user-group --shell /bin/bash dev
@@ -53,27 +62,32 @@ fi
 [ "$(id -u dev)" = 1000 ] || { echo "user dev exists with uid $(id -u dev), expected 1000" >&2; exit 3; }
 # '*' (no password) rather than '!' (locked): sshd refuses public keys for locked accounts without PAM.
 usermod -p '*' dev
-printf '%s\n' 'dev ALL=(ALL:ALL) NOPASSWD:ALL' >/etc/sudoers.d/nexus-dev
+printf '%s
+' 'dev ALL=(ALL:ALL) NOPASSWD:ALL' >/etc/sudoers.d/nexus-dev
 chmod 0440 /etc/sudoers.d/nexus-dev
 install -d -m 0755 -o 1000 -g 1000 /home/dev
 install -d -m 0700 -o 1000 -g 1000 /home/dev/.ssh
 keys=/home/dev/.ssh/authorized_keys
 : >"$keys.tmp"
-for key in "$@"; do printf '%s\n' "$key" >>"$keys.tmp"; done
+for key in "$@"; do printf '%s
+' "$key" >>"$keys.tmp"; done
 chown 1000:1000 "$keys.tmp"
 chmod 0600 "$keys.tmp"
 mv -f "$keys.tmp" "$keys"
 
 if [ -n "$ca_file" ] && [ -s "$ca_file" ]; then
   update-ca-certificates >/dev/null 2>&1 || { echo "update-ca-certificates failed" >&2; exit 5; }
-  grep -qs '^NODE_EXTRA_CA_CERTS=' /etc/environment || printf 'NODE_EXTRA_CA_CERTS=%s\n' "$ca_file" >>/etc/environment
+  grep -qs '^NODE_EXTRA_CA_CERTS=' /etc/environment || printf 'NODE_EXTRA_CA_CERTS=%s
+' "$ca_file" >>/etc/environment
 fi
 
-start_sshd
+[ "$own_sshd" = no ] || start_sshd
+wait_for_sshd
+[ -s "$hostkey.pub" ] || { echo "sshd runs without an ed25519 host key" >&2; exit 6; }
 cat "$hostkey.pub"
 `;
 
-const KEY_LINE = /^(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)\s+[A-Za-z0-9+/=]+(?:\s+[^\r\n\0]*)?$/;
+const KEY_LINE = /^(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)[ \t]+[A-Za-z0-9+/=]+(?:[ \t]+[^\r\n\0]*)?$/;
 
 /** authorized_keys lines must be single public keys: a newline would smuggle in a second entry (with options). */
 export function checkAuthorizedKeys(keys: readonly string[]): string[] {
