@@ -69,6 +69,16 @@ export function pickDefined<T extends object, K extends keyof T>(patch: T, field
   return picked;
 }
 
+/** A list query's window with defaults (limit 50, offset 0); negative or fractional values → `invalid_request`. */
+export function pageWindow(query: { limit?: number; offset?: number }): { limit: number; offset: number } {
+  const limit = query.limit ?? 50;
+  const offset = query.offset ?? 0;
+  if (!Number.isSafeInteger(limit) || limit < 0 || !Number.isSafeInteger(offset) || offset < 0) {
+    throw new NexusError("invalid_request", "limit and offset must be non-negative integers", { details: { limit, offset } });
+  }
+  return { limit, offset };
+}
+
 /** First port handed out by `ports.allocateLocal` (SPEC §6). */
 export const LOCAL_PORT_BASE = 23000;
 export const LOCAL_PORT_MAX = 65535;

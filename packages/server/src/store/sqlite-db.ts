@@ -1,6 +1,9 @@
 // The shared plumbing of the SQLite repositories: statement cache, IMMEDIATE
-// transactions, JSON columns, and the error boundary that turns driver errors into
-// NexusErrors.
+// transactions, JSON columns, existence checks, and the error boundary that turns driver
+// errors into NexusErrors. Every SQL text in the repositories is a constant; input only
+// ever travels as bound parameters. node:sqlite is synchronous, so a method body runs to
+// completion before any other call in this process; IMMEDIATE transactions extend that
+// to other processes sharing the file.
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { NexusError, isNexusError } from "@nexus/core";
 
@@ -71,4 +74,22 @@ export function fromJson<T>(text: string): T {
 
 export function fromJsonOrNull<T>(text: string | null): T | null {
   return text === null ? null : (JSON.parse(text) as T);
+}
+
+export function requireUser(d: SqliteDb, user_id: string): void {
+  if (!d.sql("SELECT 1 FROM users WHERE user_id = ?").get(user_id)) {
+    throw new NexusError("user_not_found", `no user ${user_id}`, { details: { user_id } });
+  }
+}
+
+export function requireNode(d: SqliteDb, node_id: string): void {
+  if (!d.sql("SELECT 1 FROM nodes WHERE node_id = ?").get(node_id)) {
+    throw new NexusError("not_found", `no node ${node_id}`, { details: { node_id } });
+  }
+}
+
+export function requireWorkspace(d: SqliteDb, workspace_id: string): void {
+  if (!d.sql("SELECT 1 FROM workspaces WHERE workspace_id = ?").get(workspace_id)) {
+    throw new NexusError("workspace_not_found", `no workspace ${workspace_id}`, { details: { workspace_id } });
+  }
 }

@@ -5,7 +5,10 @@ import { DatabaseSync } from "node:sqlite";
 import type { Store, StoreOptions } from "@nexus/core";
 import { runMigrations } from "./migrations.js";
 import { SqliteDb } from "./sqlite-db.js";
-import { SqliteCommands, SqliteNodes, SqlitePhases, SqlitePorts, SqliteServices, SqliteTokens, SqliteUsers, SqliteWorkspaces } from "./sqlite-repositories.js";
+import { SqliteCommands, SqliteNodes } from "./sqlite-nodes.js";
+import { SqlitePorts } from "./sqlite-ports.js";
+import { SqliteTokens, SqliteUsers } from "./sqlite-users.js";
+import { SqlitePhases, SqliteServices, SqliteWorkspaces } from "./sqlite-workspaces.js";
 
 export interface SqliteStoreOptions extends StoreOptions {
   /** Path of the database file, or `:memory:`. Missing parent directories are created 0700. */

@@ -298,6 +298,9 @@ export function storeConformanceCases(makeStore: StoreFactory): StoreConformance
     assert.deepEqual(several.items.map((w) => w.workspace_id), [ids[1]]);
     assert.equal((await store.workspaces.list(alice, { status: "deleted" })).total, 1);
     assert.deepEqual(await store.workspaces.list("usr_nobody"), { items: [], total: 0 });
+    assert.deepEqual(await store.workspaces.list(alice, { limit: 0 }), { items: [], total: 6 }, "limit 0 counts only");
+    await rejectsWith(store.workspaces.list(alice, { limit: -1 }), "invalid_request", "negative limit");
+    await rejectsWith(store.workspaces.list(alice, { offset: 1.5 }), "invalid_request", "fractional offset");
   });
 
   add("workspace-list-by-node", "workspaces: listByNode and listAll", async ({ store, user, node, workspace }) => {

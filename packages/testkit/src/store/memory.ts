@@ -11,6 +11,7 @@ import {
   WORKSPACE_PATCH_FIELDS,
   assertPortRange,
   newId,
+  pageWindow,
   pickDefined,
   toIsoTimestamp,
   type ClaimOptions,
@@ -272,10 +273,9 @@ class MemoryWorkspaces implements WorkspaceRepository {
   }
 
   async list(owner_id: string, query: WorkspaceListQuery = {}): Promise<WorkspacePage> {
+    const { limit, offset } = pageWindow(query);
     const wanted = statusSet(query.status);
     const matching = [...this.s.workspaces.values()].filter((w) => w.owner_id === owner_id && matchesStatus(w, wanted));
-    const offset = query.offset ?? 0;
-    const limit = query.limit ?? 50;
     return { items: clone(matching.slice(offset, offset + limit)), total: matching.length };
   }
 
