@@ -1,0 +1,125 @@
+import type { FileView, ServiceHint } from "@nexus/core";
+import { PLUGIN_API_VERSION, defineDetector } from "@nexus/core";
+import { serviceName } from "../util/names.js";
+import { asObject, asString, asStringArray, readJsoncFile, type JsonObject } from "../util/parse.js";
+import { isPort, parsePort } from "../util/ports.js";
+import { shellJoin } from "../util/shell.js";
+
+const DETECTOR = "devcontainer";
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The devcontainer.json in use: the root ones first, then the first named configuration in .devcontainer/<name>/. */
+function findConfig(files: FileView): { path: string; others: string[] } | undefined {
+  const named = files
+    .list(".devcontainer")
+    .filter((entry) => entry.endsWith("/"))
+    .map((entry) => `.devcontainer/${entry}devcontainer.json`)
+    .filter((path) => files.exists(path));
+  const all = [".devcontainer/devcontainer.json", ".devcontainer.json"].filter((path) => files.exists(path)).concat(named);
+  return all[0] ? { path: all[0], others: all.slice(1) } : undefined;
+}
+
+interface LifecycleCommand {
+  command: string;
+  /** Set when an object form's parallel commands are run one after another. */
+  sequential?: boolean;
+}
+
+/**
+ * Lifecycle commands come in three forms: a string for the shell, an argument vector
+ * (quoted here so it means the same under sh), or an object of named commands that
+ * devcontainers run in parallel and nexus runs one after another.
+ */
+function lifecycleCommand(value: unknown): LifecycleCommand | undefined {
+  if (typeof value === "string") return value.trim() === "" ? undefined : { command: value.trim() };
+  if (Array.isArray(value)) {
+    const argv = asStringArray(value);
+    return argv.length === 0 ? undefined : { command: shellJoin(argv) };
+  }
+  const object = asObject(value);
+  if (!object) return undefined;
+  const commands = Object.values(object).map(lifecycleCommand).filter((c): c is LifecycleCommand => c !== undefined).map((c) => c.command);
+  return commands.length === 0 ? undefined : { command: commands.join(" && "), sequential: commands.length > 1 };
+}
+
+/** forwardPorts / appPort entries: `3000`, `"3000"`, or `"db:5432"` (a port of another compose service). */
+function forwardedPort(entry: unknown): { port: number; host?: string } | undefined {
+  if (isPort(entry)) return { port: entry };
+  const text = asString(entry);
+  if (text === undefined) return undefined;
+  const match = /^(?:([\w.-]+):)?(\d{1,5})$/.exec(text.trim());
+  const port = parsePort(match?.[2]);
+  if (!match || port === undefined) return undefined;
+  return match[1] && match[1] !== "localhost" && match[1] !== "127.0.0.1" ? { port, host: match[1] } : { port };
+}
+
+function environment(config: JsonObject): { env: Record<string, string>; skipped: string[] } {
+  const env: Record<string, string> = {};
+  const skipped: string[] = [];
+  // remoteEnv is what tools and terminals see, so it wins over containerEnv like in a devcontainer.
+  for (const source of [asObject(config.containerEnv), asObject(config.remoteEnv)]) {
+    for (const [key, value] of Object.entries(source ?? {})) {
+      if (typeof value !== "string" || !ENV_NAME.test(key)) continue;
+      // ${localEnv:…} and ${containerEnv:…} are resolved by the devcontainer CLI on the user's machine; nexus cannot.
+      if (value.includes("${")) skipped.push(key);
+      else env[key] = value;
+    }
+  }
+  return { env, skipped: skipped.sort() };
+}
+
+export function detectDevcontainer(files: FileView): ServiceHint[] {
+  const found = findConfig(files);
+  if (!found) return [];
+  const { path } = found;
+  const config = readJsoncFile(files, path)!;
+  const hints: ServiceHint[] = [];
+  const hint = (reason: string, extra: Omit<ServiceHint, "detector" | "dir" | "reason"> = {}): void => {
+    hints.push({ detector: DETECTOR, dir: ".", reason, ...extra });
+  };
+
+  if (found.others.length > 0) hint(`several devcontainer configurations; used ${path}, ignored ${found.others.join(", ")}`);
+  const image = asString(config.image) ?? (config.dockerFile || config.build ? "a Dockerfile" : config.dockerComposeFile ? "a compose service" : undefined);
+  if (image || config.features) {
+    hint(`${path} builds its container from ${image ?? "an image"}${config.features ? " with features" : ""}; nexus uses its own base image, so tools that image or its features install may be missing`);
+  }
+
+  const setupKeys = ["onCreateCommand", "updateContentCommand", "postCreateCommand"] as const;
+  for (const key of setupKeys) {
+    const command = lifecycleCommand(config[key]);
+    if (command) hint(`setup runs \`${key}\` from ${path}${command.sequential ? " (its commands one after another; devcontainers run them in parallel)" : ""}`, { setup: [command.command] });
+  }
+  const postStart = lifecycleCommand(config.postStartCommand);
+  if (postStart) hint(`post_start runs \`postStartCommand\` from ${path}${postStart.sequential ? " (its commands one after another)" : ""}`, { post_start: [postStart.command] });
+  if (lifecycleCommand(config.postAttachCommand)) hint(`\`postAttachCommand\` in ${path} is not used: it runs when an editor attaches, which nexus does not track`);
+
+  const { env, skipped } = environment(config);
+  if (Object.keys(env).length > 0) hint(`env from containerEnv/remoteEnv in ${path}`, { env });
+  if (skipped.length > 0) hint(`env ${skipped.join(", ")} from ${path} not copied: their values use \${…} variables only the devcontainer CLI resolves`);
+
+  const attributes = asObject(config.portsAttributes) ?? {};
+  const entries = [...(Array.isArray(config.forwardPorts) ? config.forwardPorts : []), ...(Array.isArray(config.appPort) ? config.appPort : config.appPort === undefined ? [] : [config.appPort])];
+  const seen = new Set<number>();
+  for (const entry of entries) {
+    const forwarded = forwardedPort(entry);
+    if (!forwarded || seen.has(forwarded.port)) continue;
+    seen.add(forwarded.port);
+    const label = asString(asObject(attributes[String(forwarded.port)])?.label);
+    const name = serviceName(forwarded.host ?? label ?? `port-${forwarded.port}`);
+    // A port claim: the devcontainer says what is reachable, not what runs there (see docs/detectors.md).
+    hints.push({
+      detector: DETECTOR,
+      dir: ".",
+      reason: `port ${forwarded.port} is forwarded by ${path}${label ? ` ("${label}")` : ""}${forwarded.host ? ` from ${forwarded.host}` : ""}`,
+      service: { name, command: "", port: forwarded.port },
+    });
+  }
+  return hints;
+}
+
+export const devcontainerDetector = defineDetector({
+  name: DETECTOR,
+  apiVersion: PLUGIN_API_VERSION,
+  description: "devcontainer.json: lifecycle commands, forwarded ports, environment",
+  detect: detectDevcontainer,
+});
