@@ -1,6 +1,6 @@
 // Parser for the small subset of POSIX sh the fake container understands: simple
 // commands joined by `;`, newlines, `&&` and `||`; single and double quotes; `$NAME`,
-// `${NAME}`, `$1`…`$9`, `$#`, `$?`; redirections `>`, `>>`, `<`, `2>`, `>&2`, `2>&1`.
+// `${NAME}`, `$1`…`$9`, `$#`, `$?`; `! cmd`; redirections `>`, `>>`, `<`, `2>`, `>&2`, `2>&1`.
 // Anything else (pipes, subshells, command substitution, globs, here-docs) is reported
 // as unsupported instead of being misread: scripted responses go through onExec.
 

@@ -248,10 +248,12 @@ class ShellRun {
     for (const [index, { connector, command }] of this.#items.entries()) {
       if ((connector === "&&" && this.#status !== 0) || (connector === "||" && this.#status === 0)) continue;
       const words = command.words.flatMap((w) => this.#expand(w));
-      const exit = this.#runSimple(words, command.redirects);
+      const negate = words[0] === "!";
+      const exit = this.#runSimple(negate ? words.slice(1) : words, command.redirects);
       if (exit !== undefined) return exit;
+      if (negate) this.#status = this.#status === 0 ? 1 : 0;
       const next = this.#items[index + 1]?.connector ?? ";";
-      if (this.#errexit && this.#status !== 0 && next === ";") return this.#status;
+      if (this.#errexit && !negate && this.#status !== 0 && next === ";") return this.#status;
     }
     return this.#status;
   }
