@@ -121,9 +121,9 @@ function shortestCycleThrough(start: string, edges: (name: string) => string[]):
     const name = queue[i]!;
     for (const target of edges(name)) {
       if (target === start) {
-        const path = [name];
-        while (path[0] !== start) path.unshift(cameFrom.get(path[0]!)!);
-        return [...path, start];
+        const backwards = [name];
+        while (backwards[backwards.length - 1] !== start) backwards.push(cameFrom.get(backwards[backwards.length - 1]!)!);
+        return [...backwards.reverse(), start];
       }
       if (!cameFrom.has(target)) {
         cameFrom.set(target, name);

@@ -4,7 +4,7 @@ import type { z } from "zod";
 import { NexusError } from "../errors.js";
 import { lintProjectConfig, type LintCode } from "./lint.js";
 import { YamlLocator, type DataPath } from "./positions.js";
-import { projectConfigSchema, type ProjectConfig } from "./schema.js";
+import { crossFieldIssues, projectConfigSchema, type IssueLocation, type ProjectConfig } from "./schema.js";
 
 /** Where the config lives, relative to the project directory. */
 export const CONFIG_FILE = ".nexus/config.yaml";
@@ -102,8 +102,8 @@ function issuesFromZod(issues: readonly z.core.$ZodIssue[], locator: YamlLocator
     } else if (issue.code === "invalid_key") {
       out.push(makeIssue(path, issue.issues[0]?.message ?? issue.message, locator.locate(path, "key")));
     } else {
-      const locate = (issue.code === "custom" && (issue.params as { locate?: DataPath } | undefined)?.locate) || path;
-      out.push(makeIssue(path, issue.message, locator.locate(locate)));
+      const where: IssueLocation = (issue.code === "custom" ? issue.params : undefined) ?? {};
+      out.push(makeIssue(path, issue.message, locator.locate(where.locate ? [...prefix, ...where.locate] : path, where.target)));
     }
   }
   return out;
@@ -151,6 +151,16 @@ export function parseProjectConfig(text: string, options: ParseProjectConfigOpti
   warnings.sort(byPosition);
 
   const result = projectConfigSchema.safeParse(raw);
-  if (!result.success) throw configError(file, issuesFromZod(result.error.issues, locator), { warnings });
+  if (!result.success) {
+    const errors = issuesFromZod(result.error.issues, locator);
+    // zod skips the schema's cross-field check after some errors; run it here so that every
+    // problem is reported at once.
+    const seen = new Set(errors.map((issue) => `${issue.path}\n${issue.message}`));
+    for (const { path, message, locate, target } of crossFieldIssues(raw)) {
+      const issue = makeIssue(path, message, locator.locate(locate ?? path, target));
+      if (!seen.has(`${issue.path}\n${issue.message}`)) errors.push(issue);
+    }
+    throw configError(file, errors, { warnings });
+  }
   return { config: result.data, warnings };
 }

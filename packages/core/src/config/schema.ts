@@ -93,14 +93,19 @@ const serviceSchema = z
   .object(serviceShape, { error: (issue) => `a service must be a mapping with at least a command, got ${show(issue.input)}` })
   .superRefine((service, ctx) => {
     if (service.env != null && service.environment != null) {
-      ctx.addIssue({ code: "custom", path: ["environment"], message: "both env and its old name environment are set; keep only env" });
+      ctx.addIssue({ code: "custom", path: ["environment"], message: "both env and its old name environment are set; keep only env", params: { target: "key" } });
     }
     if (service.health_check !== undefined && service.healthcheck !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["healthcheck"], message: "both health_check and the old healthcheck are set; keep only health_check" });
+      ctx.addIssue({ code: "custom", path: ["healthcheck"], message: "both health_check and the old healthcheck are set; keep only health_check", params: { target: "key" } });
     }
     const draft: HealthCheckDraft = service.health_check ?? service.healthcheck ?? {};
     if (service.timeout !== undefined && draft.timeout !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["timeout"], message: "timeout is set both here (the old place) and in the health check; keep only health_check.timeout" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["timeout"],
+        message: "timeout is set both here (the old place) and in the health check; keep only health_check.timeout",
+        params: { target: "key" },
+      });
     }
     const type = resolveHealthCheckType(draft, service.port);
     if ((type === "http" || type === "tcp") && (draft.port ?? service.port) === undefined) {
@@ -189,19 +194,33 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** Where a custom issue points, passed in zod's issue params: a more precise path, or the key. */
+export interface IssueLocation {
+  locate?: (string | number)[];
+  target?: "key" | "value";
+}
+
+/** A problem that spans fields or services. */
+export interface CrossFieldIssue extends IssueLocation {
+  path: (string | number)[];
+  message: string;
+}
+
 /**
- * Checks across services. Runs even when other parts of the file are invalid, so that every
- * problem is reported at once; hence it reads the (possibly partial) value defensively.
+ * Checks across fields and services: old/new spellings given together, depends_on targets and
+ * cycles, duplicate ports. Reads the value defensively so it can also run on raw data, which
+ * parseProjectConfig does when other errors kept zod from getting this far.
  */
-function checkAcrossServices(project: unknown, ctx: z.RefinementCtx): void {
-  if (!isRecord(project)) return;
+export function crossFieldIssues(project: unknown): CrossFieldIssue[] {
+  const issues: CrossFieldIssue[] = [];
+  if (!isRecord(project)) return issues;
   if (project.env != null && project.environment != null) {
-    ctx.addIssue({ code: "custom", path: ["environment"], message: "both env and its old name environment are set; keep only env" });
+    issues.push({ path: ["environment"], message: "both env and its old name environment are set; keep only env", target: "key" });
   }
   if (project.provider !== undefined && project.providers !== undefined) {
-    ctx.addIssue({ code: "custom", path: ["providers"], message: "both provider and the old providers block are set; keep only provider (and image)" });
+    issues.push({ path: ["providers"], message: "both provider and the old providers block are set; keep only provider (and image)", target: "key" });
   }
-  if (!isRecord(project.services)) return;
+  if (!isRecord(project.services)) return issues;
   const services = Object.entries(project.services).filter((entry): entry is [string, Record<string, unknown>] => isRecord(entry[1]));
   const dependsOn = (service: Record<string, unknown>): string[] =>
     Array.isArray(service.depends_on) ? service.depends_on.filter((name): name is string => typeof name === "string") : [];
@@ -212,12 +231,7 @@ function checkAcrossServices(project: unknown, ctx: z.RefinementCtx): void {
       problem.kind === "cycle"
         ? [problem.cycle[0]!, dependsOn(project.services[problem.cycle[0]!] as Record<string, unknown>).indexOf(problem.cycle[1]!)]
         : [problem.service, problem.index];
-    ctx.addIssue({
-      code: "custom",
-      path: ["services", service, "depends_on"],
-      message: describeServiceGraphProblem(problem),
-      params: { locate: ["services", service, "depends_on", index] },
-    });
+    issues.push({ path: ["services", service, "depends_on"], message: describeServiceGraphProblem(problem), locate: ["services", service, "depends_on", index] });
   }
 
   const portOwner = new Map<number, string>();
@@ -225,13 +239,14 @@ function checkAcrossServices(project: unknown, ctx: z.RefinementCtx): void {
     const port = service.port;
     if (typeof port !== "number" || !Number.isInteger(port)) continue;
     if (port === SSH_PORT) {
-      ctx.addIssue({ code: "custom", path: ["services", name, "port"], message: `port ${SSH_PORT} belongs to the workspace's SSH server; choose another port for service "${name}"` });
+      issues.push({ path: ["services", name, "port"], message: `port ${SSH_PORT} belongs to the workspace's SSH server; choose another port for service "${name}"` });
       continue;
     }
     const owner = portOwner.get(port);
     if (owner === undefined) portOwner.set(port, name);
-    else ctx.addIssue({ code: "custom", path: ["services", name, "port"], message: `services "${owner}" and "${name}" both use port ${port}` });
+    else issues.push({ path: ["services", name, "port"], message: `services "${owner}" and "${name}" both use port ${port}` });
   }
+  return issues;
 }
 
 /** Old top-level `providers: { default: lxc, lxc: { image } }` → provider and image. */
@@ -251,7 +266,9 @@ function definedOnly<T extends Record<string, unknown>>(value: T): { [K in keyof
 /** Input: the YAML document as plain data. Output: ProjectConfig. */
 export const projectConfigSchema = z
   .object(projectShape, { error: (issue) => `the config must be a mapping (version, name, services, ...), got ${show(issue.input)}` })
-  .superRefine(checkAcrossServices, { when: () => true })
+  .superRefine((project, ctx) => {
+    for (const { path, message, ...params } of crossFieldIssues(project)) ctx.addIssue({ code: "custom", path, message, params });
+  }, { when: () => true })
   .transform((project): ProjectConfig => {
     const legacy = fromLegacyProviders(project.providers);
     const provider = project.provider ?? legacy.provider;
