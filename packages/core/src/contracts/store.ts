@@ -134,8 +134,8 @@ export interface NewToken {
   expires_at?: IsoTimestamp | null;
 }
 
-export const WORKSPACE_HEALTH_STATES = ["unknown", "healthy", "degraded"] as const;
-/** `degraded`: running with at least one unhealthy service (SPEC §3). */
+export const WORKSPACE_HEALTH_STATES = ["unknown", "healthy", "degraded", "unhealthy"] as const;
+/** `degraded`: running with at least one unhealthy service (SPEC §3). Same values as the wire's WORKSPACE_HEALTH. */
 export type WorkspaceHealth = (typeof WORKSPACE_HEALTH_STATES)[number];
 
 export interface WorkspaceRepo {
@@ -258,13 +258,16 @@ export const SERVICE_UPSERT_FIELDS = ["status", "health", "port", "local_port", 
 /** Fields not given keep their current value (or the default for a new service: pending, unknown, null, []). */
 export type ServiceUpsert = { name: string } & Partial<Pick<ServiceRecord, (typeof SERVICE_UPSERT_FIELDS)[number]>>;
 
-export type NodeStatus = "online" | "offline" | "draining";
+/** `offline` after missed heartbeats (SPEC §6: three missed = offline). */
+export type NodeStatus = "online" | "offline";
 
+/** As the agent reports it at registration (wire NodeCapacitySchema). */
 export interface NodeCapacity {
   /** Most workspaces the node takes. */
-  workspaces: number;
-  cpus?: number;
+  max_workspaces: number;
+  cpu?: number;
   memory_bytes?: number;
+  disk_bytes?: number;
 }
 
 export interface NodeRecord {
@@ -294,6 +297,8 @@ export interface NodeRegistration {
   ssh_port_range: [number, number];
   capacity: NodeCapacity;
   labels?: Record<string, string>;
+  /** Replaces `info` when given (e.g. the agent's version); kept otherwise. */
+  info?: JsonObject;
 }
 
 export interface NodeHeartbeat {
@@ -307,9 +312,12 @@ export interface NodeHeartbeat {
 export type CommandStatus = "queued" | "delivered" | "succeeded" | "failed";
 
 export interface CommandError {
+  /** A catalog code (errors.ts). */
   code: string;
   message: string;
   details?: JsonObject;
+  /** The create phase that failed, when one did. */
+  phase?: string;
 }
 
 export interface CommandRecord {

@@ -35,7 +35,7 @@ CREATE TABLE nodes (
   ssh_port_hi    INTEGER NOT NULL,
   capacity       TEXT NOT NULL,
   labels         TEXT NOT NULL,
-  status         TEXT NOT NULL CHECK (status IN ('online', 'offline', 'draining')),
+  status         TEXT NOT NULL CHECK (status IN ('online', 'offline')),
   last_heartbeat TEXT,
   info           TEXT NOT NULL,
   registered_at  TEXT NOT NULL,

@@ -63,10 +63,10 @@ export class SqliteNodes implements NodeRepository {
       const row = this.d
         .sql(
           `INSERT INTO nodes (node_id, name, providers, ssh_host, ssh_port_lo, ssh_port_hi, capacity, labels, status, last_heartbeat, info, registered_at, updated_at)
-           VALUES (:node_id, :name, :providers, :ssh_host, :lo, :hi, :capacity, :labels, 'online', :now, '{}', :now, :now)
+           VALUES (:node_id, :name, :providers, :ssh_host, :lo, :hi, :capacity, :labels, 'online', :now, COALESCE(:info, '{}'), :now, :now)
            ON CONFLICT (name) DO UPDATE SET providers = excluded.providers, ssh_host = excluded.ssh_host, ssh_port_lo = excluded.ssh_port_lo,
              ssh_port_hi = excluded.ssh_port_hi, capacity = excluded.capacity, labels = excluded.labels, status = 'online',
-             last_heartbeat = excluded.last_heartbeat, updated_at = excluded.updated_at
+             last_heartbeat = excluded.last_heartbeat, info = COALESCE(:info, info), updated_at = excluded.updated_at
            RETURNING *`,
         )
         .get({
@@ -78,6 +78,7 @@ export class SqliteNodes implements NodeRepository {
           hi: input.ssh_port_range[1],
           capacity: toJson(input.capacity),
           labels: toJson(input.labels ?? {}),
+          info: input.info === undefined ? null : toJson(input.info),
           now,
         }) as unknown as NodeRow;
       return nodeFromRow(row);

@@ -11,7 +11,7 @@ const repo = { owner: "acme", name: "web", branch: "main", url: "https://github.
 
 async function seed(store: SqliteStore) {
   const user = await store.users.create({ username: "alice", github_id: 7 });
-  const node = await store.nodes.register({ name: "n1", providers: ["lxc"], ssh_host: "10.0.0.1", ssh_port_range: [2222, 2299], capacity: { workspaces: 10 } });
+  const node = await store.nodes.register({ name: "n1", providers: ["lxc"], ssh_host: "10.0.0.1", ssh_port_range: [2222, 2299], capacity: { max_workspaces: 10 } });
   const { workspace } = await store.workspaces.create({ workspace_name: "web", owner_id: user.user_id, provider: "lxc", repo, node_id: node.node_id, config: { a: [1, 2] } });
   return { user, node, workspace };
 }

@@ -66,7 +66,7 @@ function withStore(makeStore: StoreFactory, body: (f: Fixture) => Promise<void>)
       clock,
       user: async (username, github_id) => (await store.users.create({ username, github_id: github_id ?? null })).user_id,
       node: async (name, range = [2222, 2299]) =>
-        (await store.nodes.register({ name, providers: ["fake"], ssh_host: "127.0.0.1", ssh_port_range: range, capacity: { workspaces: 100 } })).node_id,
+        (await store.nodes.register({ name, providers: ["fake"], ssh_host: "127.0.0.1", ssh_port_range: range, capacity: { max_workspaces: 100 } })).node_id,
       workspace: async (owner_id, name, extra = {}) =>
         (await store.workspaces.create({ workspace_name: name, owner_id, provider: "fake", repo: repo(name), ...extra })).workspace,
     };
@@ -421,19 +421,20 @@ export function storeConformanceCases(makeStore: StoreFactory): StoreConformance
 
   add("nodes-register", "nodes: register gives a node_ id; the same name gets the same id back", async ({ store, clock }) => {
     const first = await store.nodes.register({
-      name: "n1", providers: ["lxc"], ssh_host: "10.0.0.1", ssh_port_range: [2222, 2299], capacity: { workspaces: 20 }, labels: { zone: "a" },
+      name: "n1", providers: ["lxc"], ssh_host: "10.0.0.1", ssh_port_range: [2222, 2299], capacity: { max_workspaces: 20 }, labels: { zone: "a" },
     });
     assert.ok(isId("node", first.node_id), `node id ${first.node_id} has the node_ prefix`);
     assert.deepEqual(first, {
       node_id: first.node_id, name: "n1", providers: ["lxc"], ssh_host: "10.0.0.1", ssh_port_range: [2222, 2299],
-      capacity: { workspaces: 20 }, labels: { zone: "a" }, status: "online", last_heartbeat: clock.now().toISOString(),
+      capacity: { max_workspaces: 20 }, labels: { zone: "a" }, status: "online", last_heartbeat: clock.now().toISOString(),
       info: {}, registered_at: clock.now().toISOString(), updated_at: clock.now().toISOString(),
     });
     assert.deepEqual(await store.nodes.get(first.node_id), first);
     await store.nodes.setStatus(first.node_id, "offline");
+    await store.nodes.heartbeat(first.node_id, { status: "offline", info: { version: "1.0.0" } });
     clock.advance(1000);
     const again = await store.nodes.register({
-      name: "n1", providers: ["lxc", "docker"], ssh_host: "10.0.0.2", ssh_port_range: [3000, 3010], capacity: { workspaces: 5, cpus: 2 },
+      name: "n1", providers: ["lxc", "docker"], ssh_host: "10.0.0.2", ssh_port_range: [3000, 3010], capacity: { max_workspaces: 5, cpu: 2 },
     });
     assert.equal(again.node_id, first.node_id);
     assert.deepEqual(again.providers, ["lxc", "docker"]);
@@ -441,11 +442,17 @@ export function storeConformanceCases(makeStore: StoreFactory): StoreConformance
     assert.deepEqual(again.labels, {});
     assert.equal(again.status, "online", "registering brings it back online");
     assert.equal(again.registered_at, first.registered_at);
-    const other = await store.nodes.register({ name: "a-node", providers: ["docker"], ssh_host: "h", ssh_port_range: [1, 2], capacity: { workspaces: 1 } });
+    assert.deepEqual(again.capacity, { max_workspaces: 5, cpu: 2 });
+    assert.deepEqual(again.info, { version: "1.0.0" }, "info is kept unless the registration sends it");
+    const replaced = await store.nodes.register({
+      name: "n1", providers: ["lxc"], ssh_host: "10.0.0.2", ssh_port_range: [3000, 3010], capacity: { max_workspaces: 5 }, info: { version: "1.1.0" },
+    });
+    assert.deepEqual(replaced.info, { version: "1.1.0" });
+    const other = await store.nodes.register({ name: "a-node", providers: ["docker"], ssh_host: "h", ssh_port_range: [1, 2], capacity: { max_workspaces: 1 } });
     assert.deepEqual((await store.nodes.list()).map((n) => n.node_id), [other.node_id, first.node_id], "listed by name");
     assert.equal(await store.nodes.get("node_missing"), undefined);
     await rejectsWith(
-      store.nodes.register({ name: "bad", providers: [], ssh_host: "h", ssh_port_range: [2299, 2222], capacity: { workspaces: 1 } }),
+      store.nodes.register({ name: "bad", providers: [], ssh_host: "h", ssh_port_range: [2299, 2222], capacity: { max_workspaces: 1 } }),
       "invalid_request",
       "inverted port range",
     );
@@ -459,10 +466,11 @@ export function storeConformanceCases(makeStore: StoreFactory): StoreConformance
     assert.equal(beat.status, "online");
     assert.equal(beat.last_heartbeat, clock.now().toISOString());
     assert.deepEqual(beat.info, { workspaces: 3, providers: { lxc: { ok: true } } });
-    const draining = await store.nodes.heartbeat(id, { at: "2030-01-01T00:00:05Z", status: "draining" });
-    assert.equal(draining.last_heartbeat, "2030-01-01T00:00:05.000Z", "timestamps are normalised");
-    assert.equal(draining.status, "draining");
-    assert.deepEqual(draining.info, { workspaces: 3, providers: { lxc: { ok: true } } }, "info is kept when not sent");
+    const explicit = await store.nodes.heartbeat(id, { at: "2030-01-01T00:00:05Z", status: "offline" });
+    assert.equal(explicit.last_heartbeat, "2030-01-01T00:00:05.000Z", "timestamps are normalised");
+    assert.equal(explicit.status, "offline", "an explicit status wins");
+    assert.deepEqual(explicit.info, { workspaces: 3, providers: { lxc: { ok: true } } }, "info is kept when not sent");
+    assert.equal((await store.nodes.heartbeat(id)).status, "online");
     assert.equal((await store.nodes.setStatus(id, "offline")).status, "offline");
     assert.equal((await store.nodes.get(id))!.status, "offline");
     await rejectsWith(store.nodes.heartbeat("node_missing"), "not_found", "heartbeat of an unknown node");
@@ -537,9 +545,9 @@ export function storeConformanceCases(makeStore: StoreFactory): StoreConformance
     await rejectsWith(store.commands.complete(n2, cmd.command_id, { ok: true }), "forbidden", "another node's command");
     assert.equal((await store.commands.get(cmd.command_id))!.status, "delivered", "unchanged after the forbidden attempt");
     await rejectsWith(store.commands.complete(n1, "cmd_missing", { ok: true }), "not_found", "unknown command");
-    const failed = await store.commands.complete(n1, cmd.command_id, { ok: false, error: { code: "provision_failed", message: "no image", details: { image: "x" } } });
+    const failed = await store.commands.complete(n1, cmd.command_id, { ok: false, error: { code: "provision_failed", message: "no image", details: { image: "x" }, phase: "container_created" } });
     assert.equal(failed.status, "failed");
-    assert.deepEqual(failed.error, { code: "provision_failed", message: "no image", details: { image: "x" } });
+    assert.deepEqual(failed.error, { code: "provision_failed", message: "no image", details: { image: "x" }, phase: "container_created" });
     assert.equal(failed.result, null);
     assert.equal(await store.commands.get("cmd_missing"), undefined);
   });

@@ -389,7 +389,7 @@ class MemoryNodes implements NodeRepository {
       labels: clone(input.labels ?? {}),
       status: "online",
       last_heartbeat: now,
-      info: existing?.info ?? {},
+      info: clone(input.info ?? existing?.info ?? {}),
       registered_at: existing?.registered_at ?? now,
       updated_at: now,
     };
