@@ -19,7 +19,7 @@ import {
 import { HOST_KEY_PATH, workspaceFileEntries } from "./boot.js";
 import { SSH_CONTAINER_PORT, SSH_PORT_LABEL, containerName, createContainerBody } from "./container-spec.js";
 import { DockerClient } from "./engine/client.js";
-import { DockerApiError, IMAGE_HINT, toProviderError, type ErrorContext } from "./engine/errors.js";
+import { DockerApiError, IMAGE_HINT, cancelled, toProviderError, type ErrorContext } from "./engine/errors.js";
 import type { ContainerInspect, ContainerSummary, EngineVersion, ExecInspect, NetworkInspect } from "./engine/types.js";
 import { resolveEndpoint, type DockerOptions } from "./options.js";
 import { probeHost, waitForSshBanner } from "./ssh-ready.js";
@@ -32,6 +32,7 @@ const CONTAINER_REF = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** sshd answers well within a second of start; this only bounds a broken image. */
 const SSH_READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_SECONDS = 10;
+const CREATE_TIMEOUT_MS = 60_000;
 
 export function createDockerProvider(ctx: PluginContext, options: DockerOptions): ProviderInstance {
   return new DockerProvider(ctx, options, new DockerClient(resolveEndpoint(options, ctx.env)));
@@ -89,6 +90,7 @@ export class DockerProvider implements ProviderInstance {
       const id = await this.#createContainer(spec, image, caBundle !== "", op);
       op.log.debug({ container: id, ms: Date.now() - started }, "docker: container created");
       try {
+        if (op.signal.aborted) throw cancelled(op.signal, "provision");
         const files = buildTar(workspaceFileEntries({ authorizedKeys: spec.authorizedKeys.map((key) => key.trim()), caBundle }));
         await this.#client.call("PUT", `/containers/${id}/archive`, { query: { path: "/" }, body: files, signal: op.signal, operation: "write workspace files" });
         await this.#client.call("POST", `/containers/${id}/start`, { signal: op.signal, operation: "start container", accept: [304] });
@@ -108,8 +110,10 @@ export class DockerProvider implements ProviderInstance {
 
   async #createContainer(spec: WorkspaceSpec, image: string, withCaBundle: boolean, op: Op): Promise<string> {
     const body = createContainerBody({ spec, image, network: this.#options.network, withCaBundle });
+    // Not cancellable: an aborted request may still create the container, and then
+    // nobody would know its id to remove it. The caller's signal is checked right after.
     const create = (): Promise<{ Id: string }> =>
-      this.#client.json<{ Id: string }>("POST", "/containers/create", { query: { name: containerName(spec) }, body, signal: op.signal, operation: "create container" });
+      this.#client.json<{ Id: string }>("POST", "/containers/create", { query: { name: containerName(spec) }, body, signal: AbortSignal.timeout(CREATE_TIMEOUT_MS), operation: "create container" });
     try {
       return (await create()).Id;
     } catch (error) {
@@ -380,7 +384,7 @@ export class DockerProvider implements ProviderInstance {
       const created = await this.#client.json<{ Id: string }>("POST", `/containers/${container.Id}/exec`, { body, signal: op.signal, operation: "create exec" });
       const output = await this.#client.execStart(created.Id, stdin, op.signal);
       const exitCode = await this.#execExitCode(created.Id, op);
-      return { exitCode, stdout: output.stdout.toString("utf8"), stderr: output.stderr.toString("utf8") };
+      return execResult(exitCode, output.stdout.toString("utf8"), output.stderr.toString("utf8"));
     } catch (error) {
       if (error instanceof DockerApiError && error.status === 409 && /is not running|is paused/i.test(error.message)) {
         throw new NexusError("invalid_transition", `docker: workspace container ${handle.id} is not running`, { cause: error, details: { provider: "docker", container: handle.id } });
@@ -419,6 +423,7 @@ export class DockerProvider implements ProviderInstance {
     }
   }
 
+  /** The container's output so far (boot script and sshd, which logs to stderr), line by line; ends at the present. */
   async *logs(handle: Handle, op: Op): AsyncIterable<string> {
     let container: ContainerInspect;
     try {
@@ -428,7 +433,7 @@ export class DockerProvider implements ProviderInstance {
     }
     const partial = { stdout: "", stderr: "" };
     try {
-      for await (const frame of this.#client.frames(`/containers/${container.Id}/logs`, { follow: true, stdout: true, stderr: true }, op.signal, "logs")) {
+      for await (const frame of this.#client.frames(`/containers/${container.Id}/logs`, { stdout: true, stderr: true }, op.signal, "logs")) {
         const lines = (partial[frame.stream] + frame.data.toString("utf8")).split("\n");
         partial[frame.stream] = lines.pop() ?? "";
         yield* lines;
@@ -443,6 +448,17 @@ export class DockerProvider implements ProviderInstance {
   async dispose(): Promise<void> {
     await this.#client.close();
   }
+}
+
+/**
+ * When the runtime cannot start the program at all, the Engine writes its error into
+ * the stdout stream and reports 126. Callers expect what a shell does: the message on
+ * stderr, and 127 when the program does not exist.
+ */
+function execResult(exitCode: number, stdout: string, stderr: string): ExecResult {
+  if (exitCode !== 126 || !stdout.startsWith("OCI runtime exec failed")) return { exitCode, stdout, stderr };
+  const notFound = /executable file not found|no such file or directory/i.test(stdout);
+  return { exitCode: notFound ? 127 : 126, stdout: "", stderr: stderr + stdout.replace(/\r\n$/, "\n") };
 }
 
 function publishedSshPort(container: ContainerInspect): number | undefined {

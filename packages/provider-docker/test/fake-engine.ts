@@ -86,6 +86,8 @@ export class FakeEngine {
   failWith: ((request: RecordedRequest) => EngineFailure | undefined) | undefined;
   /** Exec inspections that still report Running before the exit code appears. */
   execRunningPolls = 0;
+  /** Delay before answering a container create (to cancel a provision mid-request). */
+  createDelayMs = 0;
   /** When false, started containers open no SSH port (sshd "never comes up"). */
   sshComesUp = true;
   readonly #dir: string;
@@ -197,6 +199,7 @@ export class FakeEngine {
       return reply(200, list);
     }
     if (method === "POST" && path === "/containers/create") {
+      if (this.createDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.createDelayMs));
       const body = request.json;
       const image = body.Image.includes(":") ? body.Image : `${body.Image}:latest`;
       if (!this.images.has(image)) return reply(404, { message: `No such image: ${image}` });

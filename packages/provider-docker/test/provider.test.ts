@@ -242,6 +242,31 @@ t.test("exec passes stdin through the hijacked connection and closes it", async 
   t.equal(binary.stdout, "AB");
 });
 
+t.test("a program the runtime cannot start is reported like a shell would: 127 and the message on stderr", async (t) => {
+  const { engine, provider } = await setup(t);
+  const handle = await provider.provision(await spec(), op());
+  engine.onExec = () => ({ stdout: 'OCI runtime exec failed: exec failed: unable to start container process: exec: "nope": executable file not found in $PATH: unknown\r\n', exitCode: 126 });
+  const result = await provider.exec(handle, ["nope"], op());
+  t.equal(result.exitCode, 127);
+  t.equal(result.stdout, "");
+  t.match(result.stderr, /executable file not found/);
+  engine.onExec = () => ({ stdout: "OCI runtime exec failed: permission denied: unknown\r\n", exitCode: 126 });
+  t.equal((await provider.exec(handle, ["/etc/passwd"], op())).exitCode, 126);
+  engine.onExec = () => ({ stdout: "OCI runtime exec failed is just text here\n", exitCode: 0 });
+  t.equal((await provider.exec(handle, ["echo"], op())).stdout, "OCI runtime exec failed is just text here\n", "only a failed start is rewritten");
+});
+
+t.test("cancelling while the container is being created leaves no container behind", async (t) => {
+  const { engine, provider } = await setup(t);
+  engine.createDelayMs = 200;
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 50);
+  await t.rejects(provider.provision(await spec(), { signal: controller.signal, log: silentLogger }), { code: "timeout", message: /cancelled/ });
+  t.equal(engine.calls("POST", "/containers/create").length, 1, "the create request reached the engine");
+  t.equal(engine.containers.size, 0, "and its container was removed");
+  t.equal(engine.calls("POST", /\/start$/).length, 0, "nothing was started");
+});
+
 t.test("exec validates its input and refuses a stopped container", async (t) => {
   const { provider } = await setup(t);
   const handle = await provider.provision(await spec(), op());
@@ -341,13 +366,10 @@ t.test("logs yields the container's output line by line", async (t) => {
   const { engine, provider } = await setup(t);
   const handle = await provider.provision(await spec(), op());
   engine.containers.get(handle.id)!.logs.push({ stream: "stdout", text: "a\nb" }, { stream: "stdout", text: "c\n" });
-  const controller = new AbortController();
   const lines: string[] = [];
-  for await (const line of provider.logs(handle, { signal: controller.signal, log: silentLogger })) {
-    lines.push(line);
-    if (lines.length === 3) controller.abort();
-  }
+  for await (const line of provider.logs(handle, op())) lines.push(line);
   t.same(lines, ["Server listening on 0.0.0.0 port 22.", "a", "bc"]);
+  t.equal(engine.calls("GET", /\/logs$/).at(-1)!.query.get("follow"), null, "a snapshot, not a follow");
 });
 
 t.test("spec validation rejects what must not reach the engine", async (t) => {
