@@ -103,13 +103,18 @@ function refineVite(dependencies: ReadonlySet<string>): FrameworkId {
 /** Recognises what a (fully expanded) script runs. */
 export function analyzeScript(script: string, dependencies: ReadonlySet<string>): ScriptAnalysis {
   const tokens = script.split(/\s+/).filter(Boolean);
+  // A build step before the server (`tsc -p . && node dist/server.js`) does not make the script a build.
+  let builder: ScriptAnalysis | undefined;
   for (const [index, token] of tokens.entries()) {
     const name = binaryName(token);
     const next = binaryName(tokens[index + 1] ?? "");
     const runs = (framework: FrameworkId): ScriptAnalysis => ({ framework, how: `runs \`${name}\`` });
     switch (name) {
       case "next": case "nuxt": case "nuxi": case "astro": case "gatsby": case "docusaurus": case "parcel":
-        if (next === "build" || next === "generate" || next === "lint") return { notServer: true, how: `runs \`${name} ${next}\`` };
+        if (next === "build" || next === "generate" || next === "lint") {
+          builder ??= { notServer: true, how: `runs \`${name} ${next}\`` };
+          break;
+        }
         return runs(name === "nuxi" ? "nuxt" : (name as FrameworkId));
       case "remix":
         return runs(next === "vite:dev" ? "remix-vite" : "remix");
@@ -118,7 +123,10 @@ export function analyzeScript(script: string, dependencies: ReadonlySet<string>)
       case "svelte-kit":
         return runs("sveltekit");
       case "vite":
-        if (next === "build") return { notServer: true, how: "runs `vite build`" };
+        if (next === "build") {
+          builder ??= { notServer: true, how: "runs `vite build`" };
+          break;
+        }
         return { framework: refineVite(dependencies), how: "runs `vite`" };
       case "ng":
         return runs("angular");
@@ -128,7 +136,8 @@ export function analyzeScript(script: string, dependencies: ReadonlySet<string>)
         return runs("webpack-dev-server");
       case "webpack":
         if (next === "serve") return runs("webpack-dev-server");
-        return { notServer: true, how: "runs `webpack`" };
+        builder ??= { notServer: true, how: "runs `webpack`" };
+        break;
       case "vue-cli-service":
         return runs("vue-cli");
       case "nest":
@@ -139,9 +148,10 @@ export function analyzeScript(script: string, dependencies: ReadonlySet<string>)
           const server = dependencyFramework(dependencies, SERVER_DEPENDENCIES);
           return { framework: server ?? "node", how: `runs \`${name}${entry ? ` ${entry}` : ""}\``, ...(entry ? { entry } : {}) };
         }
-        if (NOT_SERVERS.has(name)) return { notServer: true, how: `runs \`${name}\`` };
+        if (NOT_SERVERS.has(name)) builder ??= { notServer: true, how: `runs \`${name}\`` };
     }
   }
+  if (builder) return builder;
   const guessed = dependencyFramework(dependencies, FRAMEWORK_DEPENDENCIES);
   return guessed
     ? { framework: guessed, how: `runs \`${tokens[0] ?? ""}\`; ${FRAMEWORKS[guessed].label} guessed from the dependencies` }
