@@ -137,12 +137,21 @@ export type Resources = z.infer<typeof ResourcesSchema>;
 
 export const NoBodySchema = z.strictObject({});
 
-/** Integer query parameter (query strings arrive as text). */
+/**
+ * Integer query parameter: a number from typed callers, digits from a query string.
+ * (Not z.coerce: that would read `?limit=` as 0.)
+ */
 export function queryInt(min: number, max: number) {
-  return z.coerce.number().int().min(min).max(max);
+  return z.codec(z.union([z.int(), z.string().regex(/^\d{1,15}$/, "must be a whole number")]), z.int().min(min).max(max), {
+    decode: (value) => Number(value),
+    encode: (value) => value,
+  });
 }
 
-/** Boolean query parameter: true/false, 1/0, yes/no, on/off. */
+/** Boolean query parameter: a boolean from typed callers, `true`/`false`/`1`/`0` from a query string. */
 export function queryBool() {
-  return z.stringbool();
+  return z.codec(z.union([z.boolean(), z.enum(["true", "false", "1", "0"])]), z.boolean(), {
+    decode: (value) => value === true || value === "true" || value === "1",
+    encode: (value) => value,
+  });
 }
