@@ -17,6 +17,8 @@ export {
 } from "./health-check.js";
 export {
   RESTART_POLICIES,
+  pluginSpecListSchema,
+  pluginSpecSchema,
   projectConfigSchema,
   type ProjectConfig,
   type ProjectConfigInput,

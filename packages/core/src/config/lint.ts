@@ -179,7 +179,7 @@ export function lintProjectConfig(raw: unknown): LintFinding[] {
   unknownKeys(raw.lifecycle, CONFIG_KEYS.lifecycle, ["lifecycle"], "lifecycle", findings);
   unknownKeys(raw.plugins, CONFIG_KEYS.plugins, ["plugins"], "plugins", findings);
   if (raw.environment !== undefined) findings.push({ code: "deprecated", path: ["environment"], target: "key", message: RENAMED_ENV });
-  if (raw.providers !== undefined) lintLegacyProviders(raw.providers, findings);
+  lintLegacyProviders(raw.providers, findings);
   if (isRecord(raw.services)) {
     for (const [name, service] of Object.entries(raw.services)) lintService(name, service, findings);
   }

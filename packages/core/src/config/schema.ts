@@ -60,13 +60,15 @@ const restartSchema = z.enum(RESTART_POLICIES, {
 /** npm package names, optionally scoped. */
 const PACKAGE_NAME = /^(?:@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/;
 const pluginPackageSchema = z.string().regex(PACKAGE_NAME, { error: (issue) => `${show(issue.input)} is not an npm package name` });
-const pluginListSchema = z
-  .array(
-    z.union([pluginPackageSchema, z.tuple([pluginPackageSchema, z.record(z.string(), z.unknown())])], {
-      error: (issue) => `a plugin is "package-name" or ["package-name", { options }], got ${show(issue.input)}`,
-    }),
-  )
-  .nullish();
+
+/** A plugin declared by package name: `"pkg"` or `["pkg", { ...options }]` (the registry's PluginSpec). */
+export const pluginSpecSchema = z.union([pluginPackageSchema, z.tuple([pluginPackageSchema, z.record(z.string(), z.unknown())])], {
+  error: (issue) => `a plugin is "package-name" or ["package-name", { options }], got ${show(issue.input)}`,
+});
+export const pluginSpecListSchema = z.array(pluginSpecSchema, {
+  error: (issue) => `expected a list of plugins ("package-name" or ["package-name", { options }]), got ${show(issue.input)}`,
+});
+const pluginListSchema = pluginSpecListSchema.nullish();
 
 const serviceShape = {
   command: commandSchema.describe("Shell command line that runs the service (sh -c, as dev, in the repo directory)."),
@@ -178,7 +180,13 @@ const projectShape = {
     .describe("The project's long-running processes, keyed by name."),
   plugins: z.object(pluginsShape).nullish().describe('Plugin packages: "package-name" or ["package-name", { options }].'),
   environment: envSchema.nullish().meta({ deprecated: true, description: "Deprecated: the old name of env." }),
-  providers: legacyProvidersSchema.optional(),
+  providers: z
+    .union([pluginSpecListSchema.describe("Shorthand for plugins.providers."), legacyProvidersSchema], {
+      error: (issue) => `providers must be a list of provider plugins, got ${show(issue.input)}`,
+    })
+    .optional(),
+  editors: pluginSpecListSchema.optional().describe("Shorthand for plugins.editors."),
+  detectors: pluginSpecListSchema.optional().describe("Shorthand for plugins.detectors."),
 };
 
 /** Known keys per mapping, old forms included (used by lint.ts). */
@@ -217,7 +225,7 @@ export function crossFieldIssues(project: unknown): CrossFieldIssue[] {
   if (project.env != null && project.environment != null) {
     issues.push({ path: ["environment"], message: "both env and its old name environment are set; keep only env", target: "key" });
   }
-  if (project.provider !== undefined && project.providers !== undefined) {
+  if (project.provider !== undefined && isRecord(project.providers)) {
     issues.push({ path: ["providers"], message: "both provider and the old providers block are set; keep only provider (and image)", target: "key" });
   }
   if (!isRecord(project.services)) return issues;
@@ -250,8 +258,8 @@ export function crossFieldIssues(project: unknown): CrossFieldIssue[] {
 }
 
 /** Old top-level `providers: { default: lxc, lxc: { image } }` → provider and image. */
-function fromLegacyProviders(providers: z.output<typeof legacyProvidersSchema> | undefined): { provider?: string; image?: string } {
-  if (providers === undefined) return {};
+function fromLegacyProviders(providers: z.output<typeof legacyProvidersSchema> | PluginSpec[] | undefined): { provider?: string; image?: string } {
+  if (providers === undefined || Array.isArray(providers)) return {};
   const { default: chosen, ...named } = providers;
   const names = Object.keys(named);
   const provider = chosen ?? (names.length === 1 ? names[0] : undefined);
@@ -283,9 +291,9 @@ export const projectConfigSchema = z
       lifecycle: definedOnly({ ...project.lifecycle }),
       services: Object.fromEntries(Object.entries(project.services ?? {}).map(([name, service]) => [name, { name, ...service }])),
       plugins: {
-        providers: project.plugins?.providers ?? [],
-        editors: project.plugins?.editors ?? [],
-        detectors: project.plugins?.detectors ?? [],
+        providers: [...(project.plugins?.providers ?? []), ...(Array.isArray(project.providers) ? project.providers : [])],
+        editors: [...(project.plugins?.editors ?? []), ...(project.editors ?? [])],
+        detectors: [...(project.plugins?.detectors ?? []), ...(project.detectors ?? [])],
       },
     };
   })

@@ -19,9 +19,9 @@ t.test("the JSON Schema describes what users write, old forms marked deprecated"
   const schema = projectConfigJsonSchema();
   t.equal(schema.$schema, "https://json-schema.org/draft/2020-12/schema");
   const properties = at(schema, "properties");
-  t.same(Object.keys(properties), ["version", "name", "provider", "image", "resources", "env", "lifecycle", "services", "plugins", "environment", "providers"]);
+  t.same(Object.keys(properties), ["version", "name", "provider", "image", "resources", "env", "lifecycle", "services", "plugins", "environment", "providers", "editors", "detectors"]);
   t.equal(at(properties, "environment").deprecated, true);
-  t.equal(at(properties, "providers").deprecated, true);
+  t.equal(at(properties, "providers", "anyOf", "1").deprecated, true, "the old providers mapping is deprecated, the plugin list is not");
 
   const service = at(properties, "services", "anyOf", "0", "additionalProperties");
   t.same(at(service, "required"), ["command"]);

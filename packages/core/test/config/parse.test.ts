@@ -142,6 +142,23 @@ plugins:
   });
 });
 
+t.test("top-level providers/editors/detectors lists are shorthands for plugins:", async (t) => {
+  const { config, warnings } = parseProjectConfig(`plugins: { providers: [nexus-provider-a] }
+providers: ["@nexus/provider-lxc", [nexus-provider-foo, { region: eu }]]
+editors: [nexus-editor-b]
+detectors: [nexus-detector-c]
+`);
+  t.same(warnings, []);
+  t.same(config.plugins, {
+    providers: ["nexus-provider-a", "@nexus/provider-lxc", ["nexus-provider-foo", { region: "eu" }]],
+    editors: ["nexus-editor-b"],
+    detectors: ["nexus-detector-c"],
+  });
+  t.notOk("provider" in config);
+  t.throws(() => parseProjectConfig("providers: [Not A Package]\n"), { message: /^\.nexus\/config\.yaml:1:13: providers\[0\]: "Not A Package" is not an npm package name/ });
+  t.throws(() => parseProjectConfig("plugins: { editors: [[x, y]] }\n"), { message: /plugins\.editors\[0\]\[1\]: /m });
+});
+
 t.test("a depends_on cycle between api and web names both services at the depends_on entry", async (t) => {
   const { error, errors } = failure(`version: 1
 services:
