@@ -1,7 +1,7 @@
 // The suite must catch broken providers: each variant below breaks one rule of the
 // contract, and the case guarding that rule has to fail with a message naming it.
 import t from "tap";
-import { NexusError, defineProvider, type ProviderInstance } from "@nexus/core";
+import { NexusError, defineProvider, type Op, type ProviderInstance } from "@nexus/core";
 import { fakeProvider, providerConformanceCases, runConformanceCases, type ConformanceResult, type ProviderConformanceSetup } from "../src/index.js";
 import { delegate, fakeSetup } from "./fake-setup.js";
 
@@ -164,7 +164,7 @@ const variants: Array<{ name: string; breakage: Breakage; ids: string[]; message
       createDownInstance: async (ctx) => {
         const down = await fakeProvider.create(ctx, { down: true });
         return {
-          health: (op) => down.health(op),
+          health: (op: Op) => down.health(op),
           dispose: () => down.dispose(),
           list: async () => {
             throw new NexusError("internal_error", "connect ECONNREFUSED");

@@ -73,7 +73,7 @@ export function editorConformanceCases(setup: EditorConformanceSetup): Conforman
         const editor = await instance();
         let outcome: unknown;
         try {
-          outcome = editor.command({ ...target, host: "-oProxyCommand=sh" });
+          outcome = editor.command(Object.freeze({ ...target, host: "-oProxyCommand=sh" }));
         } catch (error) {
           assert.ok(isNexusError(error), `command() threw a non-NexusError: ${String(error)}`);
           return;

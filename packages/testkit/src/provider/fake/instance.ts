@@ -22,6 +22,8 @@ import { runArgv, type FakeUser } from "./shell.js";
 /** A FakeProvider instance: the full ProviderInstance contract plus the engine's control. */
 export interface FakeProviderInstance extends ProviderInstance {
   readonly control: FakeProviderControl;
+  logs(handle: Handle, op: Op): AsyncIterable<string>;
+  snapshot(handle: Handle, op: Op): Promise<{ id: string }>;
 }
 
 const WORKSPACE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
