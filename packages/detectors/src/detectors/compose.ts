@@ -57,7 +57,7 @@ function instructionCommand(args: string): string | undefined {
 
 /** What the image built from this Dockerfile runs: its last ENTRYPOINT followed by its last CMD. */
 function dockerfileCommand(dockerfile: string): string | undefined {
-  const lines = dockerfile.replace(/\\\r?\n/g, " ").split(/\r?\n/);
+  const lines = dockerfile.replace(/[ \t]*\\\r?\n\s*/g, " ").split(/\r?\n/);
   let entrypoint: string | undefined;
   let cmd: string | undefined;
   for (const line of lines) {

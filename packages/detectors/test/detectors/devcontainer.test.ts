@@ -1,0 +1,79 @@
+import t from "tap";
+import { memoryFileView } from "../../src/index.js";
+import { detectDevcontainer } from "../../src/detectors/devcontainer.js";
+import { reasons, services, setups } from "../helpers.js";
+
+const detect = (tree: Record<string, string>) => detectDevcontainer(memoryFileView(tree));
+
+t.test("no devcontainer: nothing", async (t) => {
+  t.same(detect({ "package.json": "{}" }), []);
+});
+
+t.test("JSON with comments and trailing commas; lifecycle commands and env", async (t) => {
+  const hints = detect({
+    ".devcontainer/devcontainer.json": `{
+      // The dev container for this repo
+      "name": "Shop",
+      "image": "mcr.microsoft.com/devcontainers/javascript-node:20",
+      /* block comment */
+      "onCreateCommand": "corepack enable",
+      "postCreateCommand": "npm ci",
+      "postStartCommand": "npm run db:migrate",
+      "postAttachCommand": "git status",
+      "containerEnv": { "NODE_ENV": "development", "FROM_HOST": "\${localEnv:HOME}" },
+      "remoteEnv": { "NODE_ENV": "test", "bad name": "x" },
+      "forwardPorts": [3000,],
+    }`,
+  });
+  t.same(setups(hints), ["corepack enable", "npm ci"], "onCreateCommand runs before postCreateCommand");
+  t.same(hints.flatMap((h) => h.post_start ?? []), ["npm run db:migrate"]);
+  t.same(hints.find((h) => h.env)?.env, { NODE_ENV: "test" }, "remoteEnv wins; ${…} values and invalid names are left out");
+  t.match(reasons(hints), /FROM_HOST from \.devcontainer\/devcontainer\.json not copied/);
+  t.match(reasons(hints), /`postAttachCommand` .* is not used/);
+  t.match(reasons(hints), /builds its container from mcr\.microsoft\.com\/devcontainers\/javascript-node:20/);
+});
+
+t.test("command forms: string, argument vector (quoted), object (one after another)", async (t) => {
+  const hints = detect({
+    ".devcontainer.json": JSON.stringify({
+      postCreateCommand: ["bash", "-c", "echo it's $HOME"],
+      postStartCommand: { server: "npm start", db: ["pg_ctl", "start", "-D", "/var/lib/my data"] },
+    }),
+  });
+  t.same(setups(hints), [`bash -c 'echo it'\\''s $HOME'`]);
+  t.same(hints.flatMap((h) => h.post_start ?? []), ["npm start && pg_ctl start -D '/var/lib/my data'"]);
+  t.match(reasons(hints), /one after another/);
+});
+
+t.test("forwardPorts and appPort become port claims named by label, host or number", async (t) => {
+  const hints = detect({
+    ".devcontainer/devcontainer.json": JSON.stringify({
+      forwardPorts: [3000, "db:5432", "8080", "localhost:9000", "nonsense", 70000, 3000],
+      appPort: 4000,
+      portsAttributes: { "3000": { label: "Web App" } },
+    }),
+  });
+  t.same(services(hints), [
+    { name: "web-app", command: "", port: 3000 },
+    { name: "db", command: "", port: 5432 },
+    { name: "port-8080", command: "", port: 8080 },
+    { name: "port-9000", command: "", port: 9000 },
+    { name: "port-4000", command: "", port: 4000 },
+  ]);
+});
+
+t.test("named configurations under .devcontainer/<name>/ are found; several are reported", async (t) => {
+  const hints = detect({
+    ".devcontainer/backend/devcontainer.json": JSON.stringify({ postCreateCommand: "make setup" }),
+    ".devcontainer/frontend/devcontainer.json": JSON.stringify({ postCreateCommand: "npm ci" }),
+  });
+  t.same(setups(hints), ["make setup"]);
+  t.match(reasons(hints), /used \.devcontainer\/backend\/devcontainer\.json, ignored \.devcontainer\/frontend\/devcontainer\.json/);
+});
+
+t.test("invalid devcontainer.json names the file and position", async (t) => {
+  t.throws(() => detect({ ".devcontainer/devcontainer.json": "{\n  \"image\": \"x\"\n  \"name\": \"y\"\n}" }), {
+    code: "invalid_config",
+    message: /^\.devcontainer\/devcontainer\.json:3:3: invalid JSON/,
+  });
+});
