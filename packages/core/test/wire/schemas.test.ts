@@ -136,7 +136,12 @@ t.test("query strings: defaults and limits", async (t) => {
   for (const bad of [{ limit: "0" }, { limit: "201" }, { limit: "1.5" }, { offset: "-1" }, { status: "sleeping" }, { limit: "ten" }]) {
     t.notOk(ListWorkspacesQuerySchema.safeParse(bad).success, JSON.stringify(bad));
   }
+  t.notOk(ListWorkspacesQuerySchema.safeParse({ offset: "" }).success, "an empty value is not 0");
+  t.same(ListWorkspacesQuerySchema.parse({ limit: 10 }), { limit: 10, offset: 0 }, "typed callers pass numbers");
+  t.same(z.encode(ListWorkspacesQuerySchema, { limit: 10, offset: 0 }), { limit: 10, offset: 0 });
   t.same(LogsQuerySchema.parse({}), { tail: 200, follow: false });
+  t.same(LogsQuerySchema.parse({ follow: true }), { tail: 200, follow: true }, "typed callers pass booleans");
+  t.notOk(LogsQuerySchema.safeParse({ follow: "maybe" }).success);
   t.same(LogsQuerySchema.parse({ service: "web", tail: "5", follow: "true" }), { service: "web", tail: 5, follow: true });
   t.notOk(LogsQuerySchema.safeParse({ service: "../../etc/passwd" }).success);
   t.notOk(LogsQuerySchema.safeParse({ service: "-f" }).success);
