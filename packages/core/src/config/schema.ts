@@ -31,6 +31,7 @@ export interface ServiceConfig {
   expose: boolean;
   /** Services that must be healthy before this one starts; de-duplicated, in file order. */
   depends_on: string[];
+  /** This service's own variables; when it runs they are added to ProjectConfig.env and win on conflicts. */
   env: Record<string, string>;
   health_check: HealthCheck;
   restart: RestartPolicy;
