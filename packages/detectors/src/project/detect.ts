@@ -7,7 +7,7 @@ import { pythonProjectName } from "../detectors/python.js";
 import { joinRepoPath, normalizeRepoPath } from "../files/paths.js";
 import { SKIPPED_DIRECTORIES } from "../files/directory.js";
 import { scopeFileView } from "../files/scope.js";
-import { projectName } from "../util/names.js";
+import { projectName, serviceName } from "../util/names.js";
 import { asString, readJsonFile } from "../util/parse.js";
 import { mergeHints } from "./merge.js";
 import { renderConfigYaml } from "./render.js";
@@ -75,6 +75,16 @@ function runAll(detectors: readonly RunnableDetector[], files: FileView, dir: st
   return hints;
 }
 
+/** A package found in `frontend/` names its service `frontend` (or `frontend-<name>` when it has several), not `web`. */
+function nameAfterDirectory(hints: readonly ServiceHint[], dir: string): ServiceHint[] {
+  const runnable = hints.filter((hint) => hint.service && hint.service.command.trim() !== "");
+  return hints.map((hint) => {
+    if (!hint.service || hint.service.command.trim() === "") return hint;
+    const name = runnable.length === 1 ? serviceName(dir) : serviceName(`${dir}-${hint.service.name}`);
+    return { ...hint, service: { ...hint.service, name } };
+  });
+}
+
 const runsSomething = (hints: readonly ServiceHint[]): boolean => hints.some((hint) => hint.service && hint.service.command.trim() !== "");
 
 /** The name for the config: given, else from the root manifest, else "project". */
@@ -110,7 +120,7 @@ export async function detectProject(files: FileView, options: DetectProjectOptio
       if (!entry.endsWith("/") || name.startsWith(".") || SKIPPED_DIRECTORIES.has(name) || NOT_APP_DIRECTORIES.has(name)) continue;
       const found = runAll(detectors, files, name, problems);
       if (runsSomething(found)) {
-        hints = hints.concat(found);
+        hints = hints.concat(nameAfterDirectory(found, name));
         tried.push(name);
       }
     }
