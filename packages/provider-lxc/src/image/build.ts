@@ -47,6 +47,8 @@ interface Manifest {
 }
 
 const MANIFEST = "manifest.json";
+/** Finished builds kept in the cache (each is ~750 MiB); older ones are removed. */
+const KEPT_BUILDS = 2;
 const ROOTFS_TAR = "rootfs.tar";
 const METADATA_TAR = "incus-metadata.tar";
 
@@ -80,7 +82,7 @@ export async function buildBaseImage(options: BuildBaseImageOptions = {}): Promi
     incusArchitecture: hostArchitecture().incus,
   };
 
-  if (!options.rebuild && (await isCached(directory, hash))) {
+  if (!options.rebuild && (await isCachedBuild(directory, hash))) {
     report({ step: "done", message: `cached image ${hash.slice(0, 12)} in ${directory}`, percent: 100 });
     return { ...artifacts, cached: true };
   }
@@ -99,9 +101,9 @@ export async function buildBaseImage(options: BuildBaseImageOptions = {}): Promi
   await mkdir(work, { recursive: true });
   try {
     report({ step: "prepare", message: `recipe ${hash.slice(0, 12)}, mirror ${recipe.mirror}`, percent: 0 });
-    await debootstrap(recipe, rootfs, join(cacheDir, "packages"), options, report);
-
-    await install(recipe, rootfs, options, report);
+    const packageCache = join(cacheDir, "packages");
+    await debootstrap(recipe, rootfs, packageCache, options, report);
+    await install(recipe, rootfs, packageCache, options, report);
 
     report({ step: "configure", message: "creating user dev, sshd and systemd settings", percent: 80 });
     await configureRootfs(rootfs, recipe, hash, run(options, "configure"));
@@ -119,6 +121,7 @@ export async function buildBaseImage(options: BuildBaseImageOptions = {}): Promi
 
     await removeTree(directory);
     await rename(work, directory);
+    await pruneOldBuilds(cacheDir, KEPT_BUILDS);
     const size = (await stat(artifacts.rootfsTar)).size;
     report({ step: "done", message: `built image ${hash.slice(0, 12)} (${Math.round(size / 2 ** 20)} MiB)`, percent: 100 });
     return { ...artifacts, cached: false };
@@ -128,7 +131,8 @@ export async function buildBaseImage(options: BuildBaseImageOptions = {}): Promi
   }
 }
 
-async function isCached(directory: string, hash: string): Promise<boolean> {
+/** True when `directory` holds a finished build of `hash` (manifest written last). */
+export async function isCachedBuild(directory: string, hash: string): Promise<boolean> {
   try {
     const manifest = JSON.parse(await readFile(join(directory, MANIFEST), "utf8")) as Partial<Manifest>;
     if (manifest.recipeHash !== hash) return false;
@@ -176,21 +180,25 @@ async function debootstrap(
   });
 }
 
-/** apt-get install in the rootfs; "Setting up" lines against apt's package count give the percentage. */
+/**
+ * apt-get install in the rootfs. apt announces how many packages it installs;
+ * each is then unpacked and set up, and those lines give the percentage.
+ */
 async function install(
   recipe: BaseImageRecipe,
   rootfs: string,
+  packageCache: string,
   options: BuildBaseImageOptions,
   report: ImageProgressListener,
 ): Promise<void> {
   let total = 0;
-  let configured = 0;
+  let done = 0;
   report({ step: "install", message: `apt-get install ${recipe.packages.join(" ")}`, percent: 35 });
-  await installPackages(rootfs, recipe, run(options, "install"), (line) => {
+  await installPackages(rootfs, recipe, packageCache, run(options, "install"), (line) => {
     const count = /^(\d+) upgraded, (\d+) newly installed/.exec(line);
     if (count) total = Number(count[2]);
-    if (line.startsWith("Setting up ")) configured += 1;
-    const percent = total > 0 ? 40 + Math.floor((38 * Math.min(configured, total)) / total) : 38;
+    if (line.startsWith("Unpacking ") || line.startsWith("Setting up ")) done += 1;
+    const percent = total > 0 ? 38 + Math.floor((40 * Math.min(done, 2 * total)) / (2 * total)) : 36;
     report({ step: "install", message: line, percent });
   });
 }
@@ -221,6 +229,21 @@ function run(options: BuildBaseImageOptions, step: string): StepRunner {
       });
     }
   };
+}
+
+async function pruneOldBuilds(cacheDir: string, keep: number): Promise<void> {
+  const builds: { path: string; builtAt: string }[] = [];
+  for (const name of await readdir(cacheDir)) {
+    if (!/^[0-9a-f]{64}$/.test(name)) continue;
+    const path = join(cacheDir, name);
+    const manifest = await readFile(join(path, MANIFEST), "utf8").then(
+      (text) => JSON.parse(text) as Partial<Manifest>,
+      () => ({}) as Partial<Manifest>,
+    );
+    builds.push({ path, builtAt: manifest.builtAt ?? "" });
+  }
+  builds.sort((a, b) => (a.builtAt < b.builtAt ? 1 : a.builtAt > b.builtAt ? -1 : 0));
+  for (const build of builds.slice(keep)) await removeTree(build.path);
 }
 
 /** Build dirs are named .build-<hash12>-<pid>; one whose process is gone was abandoned. */

@@ -42,12 +42,15 @@ async function emptyDirectory(path: string, keep: readonly string[] = []): Promi
 export type StepRunner = (argv: Argv, options?: { onLine?: (line: string) => void; env?: NodeJS.ProcessEnv }) => Promise<void>;
 
 /**
- * apt-get install of the recipe's packages inside the rootfs, with /proc
- * mounted (some maintainer scripts read it) and services kept from starting.
+ * apt-get install of the recipe's packages inside the rootfs, with /proc and
+ * /dev/pts mounted (maintainer scripts and apt's log use them), the host-side
+ * package cache bind-mounted as apt's archive (rebuilds download nothing new),
+ * and services kept from starting.
  */
 export async function installPackages(
   rootfs: string,
   recipe: BaseImageRecipe,
+  packageCache: string,
   run: StepRunner,
   onLine: (line: string) => void,
 ): Promise<void> {
@@ -56,14 +59,24 @@ export async function installPackages(
   // Debian's way to tell maintainer scripts not to start daemons (101 = forbidden).
   const policy = "/usr/sbin/policy-rc.d";
   await writeImageFile(rootfs, policy, "#!/bin/sh\nexit 101\n", 0o755);
-  const proc = inRootfs(rootfs, "/proc");
-  await run(["mount", "-t", "proc", "proc", proc]);
+  const mounts: [source: string, target: string, args: string[]][] = [
+    ["proc", "/proc", ["-t", "proc"]],
+    ["devpts", "/dev/pts", ["-t", "devpts"]],
+    [packageCache, "/var/cache/apt/archives", ["--bind"]],
+  ];
+  const mounted: string[] = [];
   try {
+    for (const [source, target, args] of mounts) {
+      const path = inRootfs(rootfs, target);
+      await mkdir(path, { recursive: true });
+      await run(["mount", ...args, source, path]);
+      mounted.unshift(path);
+    }
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive", LC_ALL: "C.UTF-8", LANG: "C.UTF-8" };
     await run(chrootArgv(rootfs, [...APT_UPDATE]), { onLine, env });
     await run(chrootArgv(rootfs, aptInstallArgv(recipe.packages)), { onLine, env });
   } finally {
-    await run(["umount", proc]);
+    for (const path of mounted) await run(["umount", path]);
     await rm(inRootfs(rootfs, policy), { force: true });
   }
 }

@@ -33,6 +33,8 @@ export const BASE_IMAGE_PACKAGES = [
   // init, networking and the basics sshd and interactive shells rely on
   "systemd-sysv",
   "systemd-resolved",
+  // networkd leaves links "pending" until udev has seen them when /sys is writable (Incus)
+  "udev",
   "iproute2",
   "netbase",
   "procps",
@@ -58,6 +60,9 @@ export const BASE_IMAGE_FILES: readonly ImageFile[] = [
       "KbdInteractiveAuthentication no",
       "PermitRootLogin no",
       "UseDNS no",
+      "# ed25519 and ECDSA only: made in milliseconds at first boot (RSA takes seconds)",
+      "HostKey /etc/ssh/ssh_host_ed25519_key",
+      "HostKey /etc/ssh/ssh_host_ecdsa_key",
       "",
     ].join("\n"),
     mode: 0o644,
@@ -65,6 +70,20 @@ export const BASE_IMAGE_FILES: readonly ImageFile[] = [
   {
     // Host keys are removed from the image; every container makes its own on
     // first boot, before sshd starts (sshd refuses to start without them).
+    path: "/usr/local/sbin/nexus-ssh-hostkeys",
+    content: [
+      "#!/bin/sh",
+      "# Creates this container's SSH host keys if they are missing.",
+      "set -e",
+      "for type in ed25519 ecdsa; do",
+      '  key="/etc/ssh/ssh_host_${type}_key"',
+      '  [ -e "$key" ] || ssh-keygen -q -t "$type" -N "" -f "$key"',
+      "done",
+      "",
+    ].join("\n"),
+    mode: 0o755,
+  },
+  {
     path: "/etc/systemd/system/nexus-ssh-hostkeys.service",
     content: [
       "[Unit]",
@@ -73,7 +92,7 @@ export const BASE_IMAGE_FILES: readonly ImageFile[] = [
       "",
       "[Service]",
       "Type=oneshot",
-      "ExecStart=/usr/bin/ssh-keygen -A",
+      "ExecStart=/usr/local/sbin/nexus-ssh-hostkeys",
       "RemainAfterExit=yes",
       "",
       "[Install]",
@@ -89,7 +108,7 @@ export const BASE_IMAGE_FILES: readonly ImageFile[] = [
       "#!/bin/sh",
       "# Generates missing host keys, then runs sshd in the foreground.",
       "set -e",
-      "ssh-keygen -A >/dev/null",
+      "/usr/local/sbin/nexus-ssh-hostkeys",
       "mkdir -p /run/sshd",
       'exec /usr/sbin/sshd -D -e "$@"',
       "",
