@@ -79,12 +79,18 @@ export const TimestampSchema = z.iso.datetime({ offset: true });
 /**
  * A credential on the wire: a plain string in JSON, a Secret once decoded, so that
  * logging or re-serialising a parsed body prints [REDACTED]. Send it with
- * `z.encode(schema, value)`, which reveals it again.
+ * `z.encode(schema, value)`, which reveals it again. The metadata describes the decoded
+ * side for JSON Schema generators that convert in "output" mode with
+ * `unrepresentable: "any"` (fastify-type-provider-zod's response transform).
  */
-export const SecretStringSchema = z.codec(z.string().min(1).max(8192), z.instanceof(Secret), {
-  decode: (value) => new Secret(value),
-  encode: (secret) => secret.reveal(),
-});
+export const SecretStringSchema = z.codec(
+  z.string().min(1).max(8192),
+  z.instanceof(Secret).meta({ type: "string", format: "password", description: "A credential: never logged or stored" }),
+  {
+    decode: (value) => new Secret(value),
+    encode: (secret) => secret.reveal(),
+  },
+);
 
 export const ErrorCodeSchema = z.enum(ERROR_CODES);
 export const WorkspaceStateSchema = z.enum(WORKSPACE_STATES);

@@ -1,8 +1,10 @@
 // Every route of the API in one registry: the server mounts handlers from it and
 // generates /api/v1/openapi.json from it, the client sends and validates with it, and
 // docs/api.md describes it. Schemas decode the wire form (z.parse) and encode back
-// (z.encode); JSON Schema for OpenAPI comes from `z.toJSONSchema(schema, { io: "input" })`,
-// the wire form, for requests and responses alike.
+// (z.encode: responses must be encoded, or secrets leave as [REDACTED]). JSON Schema for
+// OpenAPI: `z.toJSONSchema(schema, { io: "input" })` is the wire form for requests and
+// responses alike; converters that use "output" for responses (fastify-type-provider-zod)
+// need `unrepresentable: "any"` for the Secret codec, which carries string metadata.
 import { z } from "zod";
 import type { ErrorCode } from "../errors.js";
 import { ErrorBodySchema } from "./common.js";
