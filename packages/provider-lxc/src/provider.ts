@@ -16,6 +16,7 @@ import {
   type WriteFileOptions,
 } from "@nexus/core";
 import { certificatesMissingFrom } from "./ca-bundle.js";
+import { generateHostKey, seedHostKey } from "./host-keys.js";
 import { IncusApiError, IncusClient } from "./incus/client.js";
 import { resolveEndpoint } from "./incus/endpoint.js";
 import { execInInstance } from "./incus/exec.js";
@@ -240,7 +241,8 @@ export class LxcProvider implements ProviderInstance {
       type: "container",
       source: imageSource(spec.image ?? this.#options.image),
       profiles: ["default"],
-      start: true,
+      // Started only after the host key is in place (see host-keys.ts).
+      start: false,
       config: {
         ...labelConfig(spec),
         ...limitConfig(spec),
@@ -315,8 +317,14 @@ export class LxcProvider implements ProviderInstance {
         return await this.#reprovision(client, winner, spec, keys, op.signal);
       }
       try {
-        const hostKey = await this.#setup(client, name, spec, keys, op.signal);
-        return this.#handle(name, spec, hostKey);
+        const hostKey = generateHostKey();
+        await seedHostKey(client, name, hostKey, op.signal);
+        await client.operation("PUT", instancePath(name, "state"), { body: { action: "start" }, signal: op.signal, phase: `start ${name}` });
+        const served = await this.#setup(client, name, spec, keys, op.signal);
+        if (served !== hostKey.publicKey) {
+          throw new NexusError("provision_failed", `lxc: sshd in ${name} serves a different host key than the one provisioned`, { details: { plugin: PLUGIN, instance: name } });
+        }
+        return this.#handle(name, spec, served);
       } catch (error) {
         await this.#removeQuietly(client, name);
         throw error;
@@ -326,7 +334,7 @@ export class LxcProvider implements ProviderInstance {
     }
   }
 
-  /** Creates and starts the container; false when another call created it first. */
+  /** Creates the container (stopped); false when another call created it first. */
   async #create(client: IncusClient, spec: WorkspaceSpec, name: string, signal: AbortSignal): Promise<boolean> {
     const body = await this.#createBody(client, spec, name, signal);
     try {

@@ -56,8 +56,10 @@ export class FakeIncus {
     root: { path: "/", pool: "nexus", type: "disk" },
   };
   /** Answers exec requests; the default plays the setup script's happy path. */
-  onExec: (instance: FakeInstance, command: string[], body: any) => ExecReply = (_i, command) =>
-    command.includes("nexus-setup") && command.includes("provision") ? { return: 0, stdout: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFAKEHOSTKEY\n" } : { return: 0 };
+  onExec: (instance: FakeInstance, command: string[], body: any) => ExecReply = (instance, command) =>
+    command.includes("nexus-setup") && command.includes("provision")
+      ? { return: 0, stdout: instance.files.get("/etc/ssh/ssh_host_ed25519_key.pub")?.data.toString() ?? "" }
+      : { return: 0 };
   /** When set, new operations stay running until settled or cancelled. */
   holdOperations = false;
   /** Fails instance starts with this message (e.g. a busy SSH port). */

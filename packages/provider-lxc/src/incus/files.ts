@@ -38,7 +38,7 @@ export async function pushFile(
   path: string,
   data: string | Uint8Array,
   signal: AbortSignal,
-  options: WriteFileOptions = {},
+  options: WriteFileOptions & { type?: "file" | "directory" } = {},
 ): Promise<void> {
   checkContainerPath(path);
   const rawBody = typeof data === "string" ? Buffer.from(data, "utf8") : data;
