@@ -81,7 +81,7 @@ const healthCheckObjectSchema = z
       .describe("http: GET path on the port (2xx/3xx = healthy); tcp: connect to the port; exec: command exits 0; process: the process is alive. Default: tcp when the service has a port, else process."),
     path: z
       .string({ error: (issue) => `path must be a string, got ${show(issue.input)}` })
-      .regex(/^\//, { error: (issue) => `path must start with "/", got ${show(issue.input)}` })
+      .regex(/^\/\S*$/, { error: (issue) => `path must start with "/" and contain no spaces, got ${show(issue.input)}` })
       .optional()
       .describe("http checks: the path to GET. Default /."),
     command: commandSchema.optional().describe("exec checks: the command that must exit 0."),

@@ -80,7 +80,8 @@ function suggestion(key: string, known: readonly string[]): string {
 function unknownKeys(value: unknown, known: readonly string[], at: DataPath, where: string, findings: LintFinding[]): void {
   if (!isRecord(value)) return;
   for (const key of Object.keys(value)) {
-    if (known.includes(key)) continue;
+    // `x-` keys are extension fields (as in Compose files), e.g. a home for YAML anchors.
+    if (known.includes(key) || key.startsWith("x-")) continue;
     findings.push({ code: "unknown_key", path: [...at, key], target: "key", message: `unknown key "${key}" in ${where} is ignored${suggestion(key, known)}` });
   }
 }

@@ -113,7 +113,7 @@ const serviceSchema = z
     const type = resolveHealthCheckType(draft, service.port);
     if ((type === "http" || type === "tcp") && (draft.port ?? service.port) === undefined) {
       const at = service.health_check !== undefined ? ["health_check"] : ["healthcheck"];
-      ctx.addIssue({ code: "custom", path: at, message: `a ${type} health check needs a port: set the service's port (or health_check.port)` });
+      ctx.addIssue({ code: "custom", path: at, message: `${type === "http" ? "an" : "a"} ${type} health check needs a port: set the service's port (or health_check.port)` });
     }
   })
   .transform((service): Omit<ServiceConfig, "name"> => {

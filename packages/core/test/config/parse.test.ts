@@ -324,7 +324,7 @@ t.test("health_check: unknown keys and fields of another type are errors; http a
     [
       [5, 33, "services.a.health_check.paht", "a", 'unknown key "paht" in services.a.health_check'],
       [9, 38, "services.b.health_check.path", "b", "path only applies to http checks, but this check is tcp"],
-      [12, 19, "services.c.health_check", "c", "a http health check needs a port: set the service's port (or health_check.port)"],
+      [12, 19, "services.c.health_check", "c", "an http health check needs a port: set the service's port (or health_check.port)"],
       [15, 27, "services.d.health_check.type", "d", "an exec check needs a command"],
       [18, 27, "services.e.health_check.type", "e", 'health_check.type must be http, tcp, exec or process, got "ping"'],
       [22, 41, "services.f.health_check.interval", "f", '"3x" is not a valid duration: a duration is a number of seconds (10) or a number with a unit (500ms, 10s, 2m, 1h, 1m30s)'],
@@ -401,8 +401,8 @@ t.test("all problems are reported together, shape errors and graph errors alike"
   t.match(errors[0]!.message, "a -> b -> a");
 });
 
-t.test("YAML anchors and merge keys work, and positions still resolve", async (t) => {
-  const { config } = parseProjectConfig(`x-common: &common
+t.test("YAML anchors and merge keys work; x- extension keys are ignored silently", async (t) => {
+  const { config, warnings } = parseProjectConfig(`x-common: &common
   restart: always
   env: { A: "1" }
 services:
@@ -411,6 +411,10 @@ services:
     command: x
 `);
   t.match(config.services.api, { restart: "always", env: { A: "1" } });
+  t.same(warnings, []);
+  t.throws(() => parseProjectConfig("services:\n  a:\n    command: x\n    port: 1\n    health_check: { path: /a b }\n"), {
+    message: '.nexus/config.yaml:5:27: services.a.health_check.path: path must start with "/" and contain no spaces, got "/a b"',
+  });
 });
 
 t.test("projectConfigSchema alone validates data and reports graph problems", async (t) => {
