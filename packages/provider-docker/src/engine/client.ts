@@ -61,6 +61,7 @@ export class DockerClient {
   readonly endpoint: string;
   readonly #pool: Pool;
   #apiVersion: Promise<string> | undefined;
+  #closed: Promise<void> | undefined;
 
   constructor(endpoint: DockerEndpoint) {
     this.endpoint = describeEndpoint(endpoint);
@@ -180,8 +181,10 @@ export class DockerClient {
     }
   }
 
-  async close(): Promise<void> {
-    await this.#pool.close();
+  /** Idempotent: undici rejects a second close of the same pool. */
+  close(): Promise<void> {
+    this.#closed ??= this.#pool.close();
+    return this.#closed;
   }
 
   async #send(method: string, path: string, options: { body?: unknown; signal: AbortSignal; operation: string }): Promise<RawResponse> {
