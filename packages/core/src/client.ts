@@ -337,8 +337,6 @@ class Transport {
       release();
       throw this.#failure(error, route, call, state);
     }
-    // A stream's time limit covers only the wait for its headers.
-    if (mode.stream) clearTimeout(timer);
     const body = response.body;
     const open: OpenResponse = {
       statusCode: response.statusCode,
@@ -351,7 +349,11 @@ class Transport {
         body.destroy();
       },
     };
-    if (response.statusCode >= 200 && response.statusCode < 300) return open;
+    if (response.statusCode >= 200 && response.statusCode < 300) {
+      // A stream's time limit covers only the wait for its headers.
+      if (mode.stream) clearTimeout(timer);
+      return open;
+    }
     try {
       throw serverError(route, response.statusCode, response.headers, await body.text());
     } catch (error) {

@@ -216,6 +216,21 @@ t.test("events: breaking out of the loop ends the request", async (t) => {
   t.pass("the server saw the connection close");
 });
 
+t.test("events: the time limit covers the headers, not a quiet stream", async (t) => {
+  const event = { type: "status", workspace_id: "ws_abc", status: "running", health: "healthy", at: now };
+  const server = await fakeServer(t, {
+    "GET /api/v1/workspaces/hello/events": (_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.flushHeaders();
+      setTimeout(() => res.end(`event: status\ndata: ${JSON.stringify(event)}\n\n`), 200);
+    },
+  });
+  const client = createClient({ server: server.url, timeoutMs: 20 });
+  const received: WorkspaceStreamEvent[] = [];
+  for await (const item of client.events("hello")) received.push(item);
+  t.same(received, [event]);
+});
+
 t.test("events: an error status before the stream is a NexusError", async (t) => {
   const server = await fakeServer(t, {});
   const client = createClient({ server: server.url });
