@@ -5,7 +5,7 @@ import { z } from "zod";
 import { PLUGIN_NAME_PATTERN } from "../define.js";
 import { describeServiceGraphProblem, serviceGraphProblems, type ServiceGraphNode } from "../graph.js";
 import type { PluginSpec } from "../registry.js";
-import { commandSchema, envSchema, nameSchema, portSchema, scriptSchema, show, sizeSchema, durationSchema } from "./fields.js";
+import { commandSchema, durationSchema, envSchema, nameSchema, portSchema, scriptSchema, show, sizeSchema } from "./fields.js";
 import {
   finishHealthCheck,
   healthCheckSchema,
@@ -88,9 +88,6 @@ const serviceShape = {
   healthcheck: legacyHealthcheckSchema.optional(),
   timeout: durationSchema.optional().meta({ deprecated: true, description: "Deprecated: the health check timeout; write health_check.timeout." }),
 };
-
-/** Service keys, including the old forms (used by lint.ts to spot unknown keys). */
-export const SERVICE_KEYS: readonly string[] = Object.keys(serviceShape);
 
 const serviceSchema = z
   .object(serviceShape, { error: (issue) => `a service must be a mapping with at least a command, got ${show(issue.input)}` })
@@ -196,7 +193,7 @@ export const CONFIG_KEYS = {
   resources: Object.keys(resourcesShape),
   lifecycle: Object.keys(lifecycleShape),
   plugins: Object.keys(pluginsShape),
-  service: SERVICE_KEYS,
+  service: Object.keys(serviceShape),
 } as const;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
