@@ -82,10 +82,10 @@ export interface FakeProviderControl {
   setState(containerId: string, state: FakeContainerState): void;
 }
 
-export const FAKE_USERS: readonly FakeUser[] = [
-  { name: "root", uid: 0, gid: 0, home: "/root" },
-  { name: "dev", uid: 1000, gid: 1000, home: "/home/dev" },
-];
+export const FAKE_USERS: readonly Readonly<FakeUser>[] = Object.freeze([
+  Object.freeze({ name: "root", uid: 0, gid: 0, home: "/root" }),
+  Object.freeze({ name: "dev", uid: 1000, gid: 1000, home: "/home/dev" }),
+]);
 
 export interface ContainerRecord {
   id: string;
