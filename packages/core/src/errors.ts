@@ -25,7 +25,6 @@ export const ERROR_CATALOG = {
   invalid_transition: { http: 409, exit: 5, retryable: false, title: "The workspace cannot make this change from its current state", hint: "Run `nexus workspace status <name>` to see its state." },
   user_exists: { http: 409, exit: 5, retryable: false, title: "The user already exists" },
   rate_limited: { http: 429, exit: 6, retryable: true, title: "Too many requests", hint: "Wait for the time given in Retry-After, then try again." },
-  server_unreachable: { http: 503, exit: 7, retryable: true, title: "The nexus server cannot be reached", hint: "Start it with `nexus server start` or check --server / NEXUS_SERVER." },
   provider_unavailable: { http: 503, exit: 8, retryable: true, title: "The container engine cannot be reached", hint: "Run `nexus doctor` to check the engine (Incus or Docker)." },
   no_node_available: { http: 503, exit: 8, retryable: true, title: "No node can take this workspace now", hint: "Start an agent (`nexus agent start`) or check `nexus node list`." },
   port_pool_exhausted: { http: 503, exit: 8, retryable: true, title: "Every SSH port of the node is in use", hint: "Delete unused workspaces or widen the agent's `--ssh-ports` range." },
