@@ -141,8 +141,6 @@ export const ResourcesSchema = z.strictObject({
 });
 export type Resources = z.infer<typeof ResourcesSchema>;
 
-export const NoBodySchema = z.strictObject({});
-
 /**
  * Integer query parameter: a number from typed callers, digits from a query string.
  * (Not z.coerce: that would read `?limit=` as 0.)
