@@ -43,6 +43,24 @@ t.test("lifecycle: commands joined so the first failure stops the script; packag
   t.equal(result.config.lifecycle?.post_start, "echo started");
 });
 
+t.test("setup steps that already ran in the same directory are not repeated", async (t) => {
+  const result = await detectProject(memoryFileView({}), {
+    detectors: [
+      hintDetector("node", [{ dir: ".", reason: "r", setup: ["npm ci"] }, { dir: "web", reason: "r", setup: ["pnpm install --frozen-lockfile"] }]),
+      hintDetector("devcontainer", [
+        { dir: ".", reason: "r", setup: ["npm install && npx playwright install"] },
+        { dir: ".", reason: "r", setup: ["npm i"] },
+        { dir: ".", reason: "r", setup: ["pnpm install"] },
+        { dir: ".", reason: "r", setup: ["bash -c 'npm ci && echo done'"] },
+      ]),
+    ],
+  });
+  t.equal(result.config.lifecycle?.setup, "npm ci &&\n(cd web && pnpm install --frozen-lockfile) &&\nnpx playwright install &&\npnpm install &&\nbash -c 'npm ci && echo done'");
+  const reasons = result.guesses.map((g) => g.reason).join("\n");
+  t.match(reasons, /setup already runs `npm install` \(as `npm ci`\), so only the rest of this command is added/);
+  t.match(reasons, /setup already runs `npm i` \(as `npm ci`\), so this command is not repeated/);
+});
+
 t.test("services: prefixed with cd for package dirs; names sanitised; name clashes renamed", async (t) => {
   const result = await detectProject(memoryFileView({}), {
     detectors: [

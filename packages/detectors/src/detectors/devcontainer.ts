@@ -3,7 +3,7 @@ import { PLUGIN_API_VERSION, defineDetector } from "@nexus/core";
 import { serviceName } from "../util/names.js";
 import { asObject, asString, asStringArray, readJsoncFile, type JsonObject } from "../util/parse.js";
 import { isPort, parsePort } from "../util/ports.js";
-import { shellJoin } from "../util/shell.js";
+import { shellQuote } from "../util/shell.js";
 
 const DETECTOR = "devcontainer";
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -23,6 +23,53 @@ interface LifecycleCommand {
   command: string;
   /** Set when an object form's parallel commands are run one after another. */
   sequential?: boolean;
+  /** ${…} variables only the devcontainer CLI can resolve (`${localEnv:…}`), left as written. */
+  unresolved: string[];
+}
+
+const VARIABLE = /\$\{([^}]+)\}/g;
+
+/**
+ * devcontainer.json variables that have a meaning in the workspace, as shell expansions:
+ * lifecycle scripts run in the repo directory, in the container's environment.
+ */
+function shellExpansion(variable: string): string | undefined {
+  if (variable === "containerWorkspaceFolder") return "$PWD";
+  const env = /^containerEnv:([A-Za-z_][A-Za-z0-9_]*)(?::(.*))?$/.exec(variable);
+  if (!env) return undefined;
+  return env[2] === undefined ? `\${${env[1]}}` : `\${${env[1]}:-${env[2].replace(/["\\$`}]/g, "\\$&")}}`;
+}
+
+/** A shell-form command: variables become expansions in place. */
+function substituteString(command: string, unresolved: string[]): string {
+  return command.replace(VARIABLE, (whole, variable: string) => {
+    const expansion = shellExpansion(variable);
+    if (expansion === undefined) unresolved.push(whole);
+    return expansion ?? whole;
+  });
+}
+
+/** One argument of an argument vector: literal parts single-quoted, expansions double-quoted. */
+function substituteArgument(arg: string, unresolved: string[]): string {
+  const parts: string[] = [];
+  let literal = "";
+  let last = 0;
+  for (const match of arg.matchAll(VARIABLE)) {
+    literal += arg.slice(last, match.index);
+    last = match.index + match[0].length;
+    const expansion = shellExpansion(match[1]!);
+    if (expansion === undefined) {
+      unresolved.push(match[0]);
+      literal += match[0];
+      continue;
+    }
+    if (literal !== "") parts.push(shellQuote(literal));
+    literal = "";
+    parts.push(`"${expansion}"`);
+  }
+  literal += arg.slice(last);
+  if (literal !== "" || parts.length === 0) parts.push(shellQuote(literal));
+  return parts.join("");
 }
 
 /**
@@ -31,15 +78,25 @@ interface LifecycleCommand {
  * devcontainers run in parallel and nexus runs one after another.
  */
 function lifecycleCommand(value: unknown): LifecycleCommand | undefined {
-  if (typeof value === "string") return value.trim() === "" ? undefined : { command: value.trim() };
+  const unresolved: string[] = [];
+  if (typeof value === "string") return value.trim() === "" ? undefined : { command: substituteString(value.trim(), unresolved), unresolved };
   if (Array.isArray(value)) {
     const argv = asStringArray(value);
-    return argv.length === 0 ? undefined : { command: shellJoin(argv) };
+    return argv.length === 0 ? undefined : { command: argv.map((arg) => substituteArgument(arg, unresolved)).join(" "), unresolved };
   }
   const object = asObject(value);
   if (!object) return undefined;
-  const commands = Object.values(object).map(lifecycleCommand).filter((c): c is LifecycleCommand => c !== undefined).map((c) => c.command);
-  return commands.length === 0 ? undefined : { command: commands.join(" && "), sequential: commands.length > 1 };
+  const commands = Object.values(object).map(lifecycleCommand).filter((c): c is LifecycleCommand => c !== undefined);
+  if (commands.length === 0) return undefined;
+  return { command: commands.map((c) => c.command).join(" && "), sequential: commands.length > 1, unresolved: commands.flatMap((c) => c.unresolved) };
+}
+
+function describe(key: string, path: string, command: LifecycleCommand): string {
+  const notes = [
+    command.sequential ? "its commands one after another; devcontainers run them in parallel" : "",
+    command.unresolved.length > 0 ? `${[...new Set(command.unresolved)].join(", ")} cannot be resolved in the workspace and is left as written` : "",
+  ].filter(Boolean);
+  return `\`${key}\` from ${path}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`;
 }
 
 /** forwardPorts / appPort entries: `3000`, `"3000"`, or `"db:5432"` (a port of another compose service). */
@@ -87,10 +144,10 @@ export function detectDevcontainer(files: FileView): ServiceHint[] {
   const setupKeys = ["onCreateCommand", "updateContentCommand", "postCreateCommand"] as const;
   for (const key of setupKeys) {
     const command = lifecycleCommand(config[key]);
-    if (command) hint(`setup runs \`${key}\` from ${path}${command.sequential ? " (its commands one after another; devcontainers run them in parallel)" : ""}`, { setup: [command.command] });
+    if (command) hint(`setup runs ${describe(key, path, command)}`, { setup: [command.command] });
   }
   const postStart = lifecycleCommand(config.postStartCommand);
-  if (postStart) hint(`post_start runs \`postStartCommand\` from ${path}${postStart.sequential ? " (its commands one after another)" : ""}`, { post_start: [postStart.command] });
+  if (postStart) hint(`post_start runs ${describe("postStartCommand", path, postStart)}`, { post_start: [postStart.command] });
   if (lifecycleCommand(config.postAttachCommand)) hint(`\`postAttachCommand\` in ${path} is not used: it runs when an editor attaches, which nexus does not track`);
 
   const { env, skipped } = environment(config);

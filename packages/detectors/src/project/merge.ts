@@ -24,6 +24,37 @@ export interface MergeResult {
   notes: Guess[];
 }
 
+/**
+ * Install commands that do the same job: a devcontainer's `npm install` after the node
+ * detector's `npm ci` would only install everything a second time.
+ */
+const SAME_STEP: Readonly<Record<string, string>> = {
+  "npm ci": "npm", "npm install": "npm", "npm i": "npm",
+  "pnpm install --frozen-lockfile": "pnpm", "pnpm install": "pnpm", "pnpm i": "pnpm",
+  "yarn install --frozen-lockfile": "yarn", "yarn install --immutable": "yarn", "yarn install": "yarn", yarn: "yarn",
+  "bun install": "bun", "bun i": "bun", "bundle install": "bundle", bundle: "bundle",
+  "uv sync --frozen": "uv", "uv sync": "uv", "go mod download": "go",
+};
+const stepKey = (dir: string, command: string): string => `${dir}\0${SAME_STEP[command] ?? command}`;
+
+/**
+ * Drops the `&&` steps of a setup command that already ran in the same directory. Only plain
+ * command chains are split: with quotes, substitutions or groups, `&&` may not be a separator.
+ */
+function splitSteps(command: string): string[] {
+  return /['"`$()\\;|]/.test(command) ? [command.trim()] : command.split("&&").map((step) => step.trim().replace(/\s+/g, " "));
+}
+
+function newSteps(command: string, dir: string, done: ReadonlyMap<string, string>): { command?: string; dropped: string[] } {
+  const steps = splitSteps(command);
+  const kept = steps.filter((step) => !done.has(stepKey(dir, step)));
+  const dropped = steps.filter((step) => done.has(stepKey(dir, step))).map((step) => {
+    const earlier = done.get(stepKey(dir, step))!;
+    return earlier === step ? `\`${step}\`` : `\`${step}\` (as \`${earlier}\`)`;
+  });
+  return { ...(kept.length > 0 ? { command: kept.join(" && ") } : {}), dropped };
+}
+
 /** Lifecycle scripts run in the repo dir; a package's command runs in a subshell so the next line starts there again. */
 function scoped(dir: string, command: string): string {
   return dir === "." ? command : `(cd ${shellQuote(dir)} && ${command})`;
@@ -68,6 +99,8 @@ export function mergeHints(hints: readonly ServiceHint[]): MergeResult {
     notes.push({ detector: hint.detector, dir: displayDir(hint.dir), reason });
   };
   const setup: string[] = [];
+  /** Steps setup already runs, per directory (see SAME_STEP). */
+  const setupSteps = new Map<string, string>();
   const postStart: string[] = [];
   const env: Record<string, string> = {};
   const services = new Map<string, Entry>();
@@ -79,8 +112,12 @@ export function mergeHints(hints: readonly ServiceHint[]): MergeResult {
   for (const hint of hints) {
     const dir = displayDir(hint.dir);
     for (const command of hint.setup ?? []) {
-      const line = scoped(dir, command);
-      if (command.trim() !== "" && !setup.includes(line)) setup.push(line);
+      if (command.trim() === "") continue;
+      const { command: remaining, dropped } = newSteps(command, dir, setupSteps);
+      if (dropped.length > 0) note(hint, `setup already runs ${dropped.join(", ")}${dir === "." ? "" : ` in ${dir}`}, so ${remaining ? "only the rest of this command is added" : "this command is not repeated"}`);
+      if (remaining === undefined) continue;
+      setup.push(scoped(dir, remaining));
+      for (const step of [...splitSteps(remaining), remaining.trim()]) if (!setupSteps.has(stepKey(dir, step))) setupSteps.set(stepKey(dir, step), step);
     }
     for (const command of hint.post_start ?? []) {
       const line = scoped(dir, command);

@@ -45,6 +45,19 @@ t.test("command forms: string, argument vector (quoted), object (one after anoth
   t.match(reasons(hints), /one after another/);
 });
 
+t.test("devcontainer variables: the workspace folder and container env become shell expansions; local ones are reported", async (t) => {
+  const hints = detect({
+    ".devcontainer/devcontainer.json": JSON.stringify({
+      onCreateCommand: "cd ${containerWorkspaceFolder} && echo ${containerEnv:HOME} ${containerEnv:EDITOR:vi}",
+      postCreateCommand: ["git", "config", "--global", "--add", "safe.directory", "${containerWorkspaceFolder}"],
+      postStartCommand: ["sh", "-c", "echo '${containerWorkspaceFolder}/x y' ${localEnv:USER}"],
+    }),
+  });
+  t.same(setups(hints), ["cd $PWD && echo ${HOME} ${EDITOR:-vi}", `git config --global --add safe.directory "$PWD"`]);
+  t.same(hints.flatMap((h) => h.post_start ?? []), [`sh -c 'echo '\\'''"$PWD"'/x y'\\'' \${localEnv:USER}'`]);
+  t.match(reasons(hints), /\$\{localEnv:USER\} cannot be resolved in the workspace/);
+});
+
 t.test("forwardPorts and appPort become port claims named by label, host or number", async (t) => {
   const hints = detect({
     ".devcontainer/devcontainer.json": JSON.stringify({

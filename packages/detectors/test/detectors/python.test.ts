@@ -61,7 +61,7 @@ t.test("fastapi found through pyproject dependencies, poetry tables and Pipfile"
     { "pyproject.toml": "[project]\nname='x'\n[dependency-groups]\ndev = ['uvicorn']\n" },
     { Pipfile: "[packages]\nfastapi = '*'\n" },
   ];
-  for (const tree of sources) t.match(services(detect({ ...tree, "main.py": "app = FastAPI()" }))[0]?.command, /uvicorn main:app/, Object.values(tree)[0]);
+  for (const tree of sources) t.match(services(detect({ ...tree, "main.py": "app = FastAPI()" }))[0]?.command, /uvicorn main:app/, Object.values(tree)[0] ?? "");
 });
 
 t.test("flask on 5000, with the app located", async (t) => {

@@ -146,7 +146,7 @@ export function analyzeScript(script: string, dependencies: ReadonlySet<string>)
         if (RUNTIMES.has(name)) {
           const entry = tokens.slice(index + 1).map((t) => t.replace(/^['"]|['"]$/g, "")).find((t) => /\.(?:[cm]?[jt]s|[jt]sx)$/.test(t) && !t.startsWith("-"));
           const server = dependencyFramework(dependencies, SERVER_DEPENDENCIES);
-          return { framework: server ?? "node", how: `runs \`${name}${entry ? ` ${entry}` : ""}\``, ...(entry ? { entry } : {}) };
+          return { framework: server ?? "node", how: `runs \`${name}\`${entry ? ` on ${entry}` : ""}`, ...(entry ? { entry } : {}) };
         }
         if (NOT_SERVERS.has(name)) builder ??= { notServer: true, how: `runs \`${name}\`` };
     }
