@@ -102,20 +102,12 @@ t.test("services on the same port: one service in the same dir (depends_on and e
   t.match(reasons, /port 3000 is taken by `web`, so it moves to 3001 with PORT=3001/);
 });
 
-t.test("port claims attach to a service on that port, or are reported", async (t) => {
+t.test("a service hint without a command is not generated, and that is said", async (t) => {
   const result = await detectProject(memoryFileView({}), {
-    detectors: [
-      hintDetector("node", [{ dir: ".", reason: "r", service: { name: "web", command: "npm run dev", port: 3000 } }]),
-      hintDetector("devcontainer", [
-        { dir: ".", reason: "r", service: { name: "port-3000", command: "", port: 3000 } },
-        { dir: ".", reason: "r", service: { name: "db", command: "", port: 5432 } },
-      ]),
-    ],
+    detectors: [hintDetector("x", [{ dir: ".", reason: "r", service: { name: "ghost", command: " ", port: 3000 } }])],
   });
-  t.same(Object.keys(result.config.services ?? {}), ["web"]);
-  const reasons = result.guesses.map((g) => g.reason).join("\n");
-  t.match(reasons, /port 3000 is served by `web`/);
-  t.match(reasons, /nothing detected runs on port 5432/);
+  t.equal(result.config.services, undefined);
+  t.match(result.guesses.map((g) => g.reason).join("\n"), /service `ghost` has no command, so it is not generated/);
 });
 
 t.test("bad hints are cleaned: invalid and reserved ports, env names, unknown and cyclic depends_on, bad health checks", async (t) => {

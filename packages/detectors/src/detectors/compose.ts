@@ -128,7 +128,7 @@ function healthCheck(definition: JsonObject, port: number | undefined): ServiceH
   return undefined;
 }
 
-function serviceHint(files: FileView, file: string, rawName: string, definition: JsonObject, hosts: readonly string[]): ServiceHint {
+function serviceHint(files: FileView, file: string, rawName: string, definition: JsonObject, hosts: readonly string[], detector: string): ServiceHint {
   const name = serviceName(rawName);
   const slash = file.lastIndexOf("/");
   const composeDir = slash === -1 ? "" : file.slice(0, slash);
@@ -151,7 +151,7 @@ function serviceHint(files: FileView, file: string, rawName: string, definition:
   if (command === undefined) {
     const image = asString(definition.image);
     return {
-      detector: DETECTOR,
+      detector,
       dir: ".",
       reason: `compose service \`${rawName}\` in ${file} ${image ? `runs the image ${image}` : "has no build"} and no \`command\`: nexus runs services as processes in the workspace, so add one by hand (${portReason})`,
     };
@@ -171,26 +171,34 @@ function serviceHint(files: FileView, file: string, rawName: string, definition:
   };
   const notes = [localized ? "other services' hostnames in its environment now point at localhost" : "", definition.env_file ? "its env_file is not copied" : ""].filter(Boolean);
   return {
-    detector: DETECTOR,
+    detector,
     dir,
     reason: `service \`${name}\` from compose service \`${rawName}\` in ${file}: command from ${commandReason}; ${portReason}${notes.length ? `; ${notes.join("; ")}` : ""}`,
     service,
   };
 }
 
+/**
+ * One hint per service of a compose file (a service, or why there is none). Also used by the
+ * devcontainer detector for the compose file a devcontainer.json names; `skip` leaves out the
+ * service that is the dev container itself.
+ */
+export function composeFileHints(files: FileView, file: string, detector: string, skip: readonly string[] = []): ServiceHint[] {
+  const compose = readYamlFile(files, file);
+  if (!compose) return [];
+  const services = asObject(compose.services) ?? {};
+  const hosts = Object.keys(services);
+  return Object.entries(services)
+    .filter(([rawName]) => !skip.includes(rawName))
+    .map(([rawName, definition]) => serviceHint(files, file, rawName, asObject(definition) ?? {}, hosts, detector));
+}
+
 export function detectCompose(files: FileView): ServiceHint[] {
   const present = COMPOSE_FILES.filter((file) => files.exists(file));
   const file = present[0];
   if (!file) return [];
-  const compose = readYamlFile(files, file)!;
-  const services = asObject(compose.services) ?? {};
-  const hosts = Object.keys(services);
-  const hints: ServiceHint[] = [];
-  if (present.length > 1) hints.push({ detector: DETECTOR, dir: ".", reason: `several compose files (${present.join(", ")}); used ${file} as docker compose does` });
-  for (const [rawName, definition] of Object.entries(services)) {
-    hints.push(serviceHint(files, file, rawName, asObject(definition) ?? {}, hosts));
-  }
-  return hints;
+  const several: ServiceHint[] = present.length > 1 ? [{ detector: DETECTOR, dir: ".", reason: `several compose files (${present.join(", ")}); used ${file} as docker compose does` }] : [];
+  return [...several, ...composeFileHints(files, file, DETECTOR)];
 }
 
 export const composeDetector = defineDetector({

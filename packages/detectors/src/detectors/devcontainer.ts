@@ -1,9 +1,10 @@
 import type { FileView, ServiceHint } from "@nexus/core";
 import { PLUGIN_API_VERSION, defineDetector } from "@nexus/core";
-import { serviceName } from "../util/names.js";
+import { normalizeRepoPath } from "../files/paths.js";
 import { asObject, asString, asStringArray, readJsoncFile, type JsonObject } from "../util/parse.js";
 import { isPort, parsePort } from "../util/ports.js";
 import { shellQuote } from "../util/shell.js";
+import { composeFileHints } from "./compose.js";
 
 const DETECTOR = "devcontainer";
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -154,22 +155,28 @@ export function detectDevcontainer(files: FileView): ServiceHint[] {
   if (Object.keys(env).length > 0) hint(`env from containerEnv/remoteEnv in ${path}`, { env });
   if (skipped.length > 0) hint(`env ${skipped.join(", ")} from ${path} not copied: their values use \${…} variables only the devcontainer CLI resolves`);
 
+  // forwardPorts say which ports matter, not what listens on them: the services come from the
+  // detectors that find what starts them (or from the compose file below), so ports are reported.
   const attributes = asObject(config.portsAttributes) ?? {};
   const entries = [...(Array.isArray(config.forwardPorts) ? config.forwardPorts : []), ...(Array.isArray(config.appPort) ? config.appPort : config.appPort === undefined ? [] : [config.appPort])];
-  const seen = new Set<number>();
-  for (const entry of entries) {
-    const forwarded = forwardedPort(entry);
-    if (!forwarded || seen.has(forwarded.port)) continue;
-    seen.add(forwarded.port);
-    const label = asString(asObject(attributes[String(forwarded.port)])?.label);
-    const name = serviceName(forwarded.host ?? label ?? `port-${forwarded.port}`);
-    // A port claim: the devcontainer says what is reachable, not what runs there (see docs/detectors.md).
-    hints.push({
-      detector: DETECTOR,
-      dir: ".",
-      reason: `port ${forwarded.port} is forwarded by ${path}${label ? ` ("${label}")` : ""}${forwarded.host ? ` from ${forwarded.host}` : ""}`,
-      service: { name, command: "", port: forwarded.port },
+  const ports = [...new Map(entries.map(forwardedPort).filter((p) => p !== undefined).map((p) => [p.port, p])).values()];
+  if (ports.length > 0) {
+    const described = ports.map(({ port, host }) => {
+      const label = asString(asObject(attributes[String(port)])?.label);
+      return `${host ? `${host}:` : ""}${port}${label ? ` ("${label}")` : ""}`;
     });
+    hint(`${path} forwards ${described.join(", ")}; services on them come from what starts them (a script, a compose service), not from the forward itself`);
+  }
+
+  // A compose-based devcontainer: its other compose services (databases, caches) are the project's
+  // services; the one named by `service` is the dev container itself, which the workspace replaces.
+  const composeFiles = (Array.isArray(config.dockerComposeFile) ? asStringArray(config.dockerComposeFile) : [asString(config.dockerComposeFile)]).filter((f): f is string => f !== undefined);
+  const devcontainerDir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+  const own = asString(config.service);
+  for (const file of composeFiles) {
+    const composePath = normalizeRepoPath(devcontainerDir === "" ? file : `${devcontainerDir}/${file}`);
+    if (composePath === undefined || composePath === "") continue;
+    hints.push(...composeFileHints(files, composePath, DETECTOR, own ? [own] : []));
   }
   return hints;
 }

@@ -107,7 +107,6 @@ export function mergeHints(hints: readonly ServiceHint[]): MergeResult {
   const portOwners = new Map<number, string>();
   /** Names a dropped duplicate was known by, so depends_on on it follows to the service kept. */
   const aliases = new Map<string, string>();
-  const claims: { hint: ServiceHint; port: number }[] = [];
 
   for (const hint of hints) {
     const dir = displayDir(hint.dir);
@@ -137,9 +136,8 @@ export function mergeHints(hints: readonly ServiceHint[]): MergeResult {
       note(hint, `service \`${wanted}\`: ${JSON.stringify(hinted.port)} ${hinted.port === SSH_PORT ? "belongs to the workspace's SSH server" : "is not a port"}, so it has no port`);
     }
 
-    // An empty command is a port claim: "this port should be reachable", not "run this".
-    if (hinted.command.trim() === "") {
-      if (port !== undefined) claims.push({ hint, port });
+    if (typeof hinted.command !== "string" || hinted.command.trim() === "") {
+      note(hint, `service \`${wanted}\` has no command, so it is not generated`);
       return;
     }
 
@@ -175,12 +173,6 @@ export function mergeHints(hints: readonly ServiceHint[]): MergeResult {
     };
     services.set(name, { service, detector: hint.detector, dir });
     if (port !== undefined) portOwners.set(port, name);
-  }
-
-  for (const { hint, port } of claims) {
-    const owner = portOwners.get(port);
-    if (owner) note(hint, `port ${port} is served by \`${owner}\``);
-    else note(hint, `nothing detected runs on port ${port}, so no service was generated for it: add one by hand if it is needed`);
   }
 
   resolveDependencies(services, aliases, (entry, reason) => notes.push({ detector: entry.detector, dir: entry.dir, reason }));

@@ -58,7 +58,7 @@ t.test("devcontainer variables: the workspace folder and container env become sh
   t.match(reasons(hints), /\$\{localEnv:USER\} cannot be resolved in the workspace/);
 });
 
-t.test("forwardPorts and appPort become port claims named by label, host or number", async (t) => {
+t.test("forwardPorts and appPort are reported, not turned into services without a command", async (t) => {
   const hints = detect({
     ".devcontainer/devcontainer.json": JSON.stringify({
       forwardPorts: [3000, "db:5432", "8080", "localhost:9000", "nonsense", 70000, 3000],
@@ -66,13 +66,19 @@ t.test("forwardPorts and appPort become port claims named by label, host or numb
       portsAttributes: { "3000": { label: "Web App" } },
     }),
   });
-  t.same(services(hints), [
-    { name: "web-app", command: "", port: 3000 },
-    { name: "db", command: "", port: 5432 },
-    { name: "port-8080", command: "", port: 8080 },
-    { name: "port-9000", command: "", port: 9000 },
-    { name: "port-4000", command: "", port: 4000 },
-  ]);
+  t.same(services(hints), []);
+  t.match(reasons(hints), /forwards 3000 \("Web App"\), db:5432, 8080, 9000, 4000; services on them come from what starts them/);
+});
+
+t.test("a compose-based devcontainer: the other compose services become services, the dev container itself does not", async (t) => {
+  const hints = detect({
+    ".devcontainer/devcontainer.json": JSON.stringify({ dockerComposeFile: ["docker-compose.yml"], service: "app", workspaceFolder: "/workspaces/x", forwardPorts: ["db:5432", 6379] }),
+    ".devcontainer/docker-compose.yml": "services:\n  app:\n    build: { context: .., dockerfile: .devcontainer/Dockerfile }\n    command: sleep infinity\n  db:\n    image: postgres:16\n  cache:\n    image: redis\n    command: redis-server --save ''\n    ports: ['6379:6379']\n",
+  });
+  t.same(services(hints), [{ name: "cache", command: "redis-server --save ''", port: 6379, health_check: { type: "tcp" } }]);
+  t.ok(hints.every((hint) => hint.detector === "devcontainer"));
+  t.match(reasons(hints), /compose service `db` in \.devcontainer\/docker-compose\.yml runs the image postgres:16 and no `command`/);
+  t.notMatch(reasons(hints), /`app`/);
 });
 
 t.test("named configurations under .devcontainer/<name>/ are found; several are reported", async (t) => {
