@@ -35,7 +35,7 @@ const STOP_TIMEOUT_SECONDS = 10;
 const CREATE_TIMEOUT_MS = 60_000;
 
 export function createDockerProvider(ctx: PluginContext, options: DockerOptions): ProviderInstance {
-  return new DockerProvider(ctx, options, new DockerClient(resolveEndpoint(options, ctx.env)));
+  return new DockerProvider(options, new DockerClient(resolveEndpoint(options, ctx.env)));
 }
 
 /** Provider state lives on the instance: the client, and what it has already checked. */
@@ -47,7 +47,7 @@ export class DockerProvider implements ProviderInstance {
   /** Concurrent provisions of one workspace share one attempt. */
   readonly #provisioning = new Map<string, Promise<Handle>>();
 
-  constructor(_ctx: PluginContext, options: DockerOptions, client: DockerClient) {
+  constructor(options: DockerOptions, client: DockerClient) {
     this.#options = options;
     this.#client = client;
   }
@@ -83,6 +83,8 @@ export class DockerProvider implements ProviderInstance {
       const existing = await this.#findByWorkspace(spec.workspaceId, op);
       if (existing) {
         op.log.debug({ container: existing.Id, workspace: spec.workspaceId }, "docker: workspace container exists; reusing it");
+        // Never started: an earlier provision may have stopped before writing the files.
+        if (existing.State === "created") await this.#writeWorkspaceFiles(existing.Id, spec, await this.#caBundleFor(spec), op);
         return await this.#readyHandle(existing.Id, op);
       }
       await this.#ensureNetwork(op);
@@ -91,8 +93,7 @@ export class DockerProvider implements ProviderInstance {
       op.log.debug({ container: id, ms: Date.now() - started }, "docker: container created");
       try {
         if (op.signal.aborted) throw cancelled(op.signal, "provision");
-        const files = buildTar(workspaceFileEntries({ authorizedKeys: spec.authorizedKeys.map((key) => key.trim()), caBundle }));
-        await this.#client.call("PUT", `/containers/${id}/archive`, { query: { path: "/" }, body: files, signal: op.signal, operation: "write workspace files" });
+        await this.#writeWorkspaceFiles(id, spec, caBundle, op);
         await this.#client.call("POST", `/containers/${id}/start`, { signal: op.signal, operation: "start container", accept: [304] });
         op.log.debug({ container: id, ms: Date.now() - started }, "docker: container started");
         const handle = await this.#readyHandle(id, op);
@@ -106,6 +107,11 @@ export class DockerProvider implements ProviderInstance {
     } catch (error) {
       throw toProviderError(error, context);
     }
+  }
+
+  async #writeWorkspaceFiles(id: string, spec: WorkspaceSpec, caBundle: string, op: Op): Promise<void> {
+    const files = buildTar(workspaceFileEntries({ authorizedKeys: spec.authorizedKeys.map((key) => key.trim()), caBundle }));
+    await this.#client.call("PUT", `/containers/${id}/archive`, { query: { path: "/" }, body: files, signal: op.signal, operation: "write workspace files" });
   }
 
   async #createContainer(spec: WorkspaceSpec, image: string, withCaBundle: boolean, op: Op): Promise<string> {

@@ -129,7 +129,7 @@ export class FakeEngine {
     return this.requests.filter((r) => r.method === method && (typeof path === "string" ? r.path === path : path.test(r.path)));
   }
 
-  #record(req: IncomingMessage, body: Buffer, upgrade: boolean): Promise<RecordedRequest> {
+  async #record(req: IncomingMessage, body: Buffer, upgrade: boolean): Promise<RecordedRequest> {
     const url = new URL(req.url ?? "/", "http://docker");
     const match = /^\/v(\d+\.\d+)(\/.*)$/.exec(url.pathname);
     const recorded: RecordedRequest = {
@@ -140,13 +140,10 @@ export class FakeEngine {
       upgrade,
     };
     const type = req.headers["content-type"] ?? "";
-    const finish = async (): Promise<RecordedRequest> => {
-      if (body.length > 0 && type.includes("json")) recorded.json = JSON.parse(body.toString());
-      if (body.length > 0 && type.includes("tar")) recorded.tar = await readTar(body);
-      this.requests.push(recorded);
-      return recorded;
-    };
-    return finish();
+    if (body.length > 0 && type.includes("json")) recorded.json = JSON.parse(body.toString());
+    if (body.length > 0 && type.includes("tar")) recorded.tar = await readTar(body);
+    this.requests.push(recorded);
+    return recorded;
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

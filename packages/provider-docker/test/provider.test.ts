@@ -147,6 +147,21 @@ t.test("provision of an existing stopped workspace starts it again", async (t) =
   t.equal(engine.containers.get(first.id)?.State.Running, true);
 });
 
+t.test("a container left created-but-never-started gets its files before it is started", async (t) => {
+  const { engine, provider } = await setup(t);
+  const s = await spec();
+  engine.failWith = (r) => (r.method === "PUT" ? { status: 500, message: "disk full" } : undefined);
+  await t.rejects(provider.provision(s, op()), { code: "provision_failed", message: /disk full/ });
+  t.equal(engine.containers.size, 0, "a failed provision removes its container");
+  engine.failWith = undefined;
+  // A provision interrupted by a crash leaves exactly this behind.
+  const body = { Image: "nexus/debian-12", Labels: { [LABELS.managed]: "true", [LABELS.workspace]: s.workspaceId }, HostConfig: { PortBindings: { "22/tcp": [{ HostIp: "0.0.0.0", HostPort: String(s.sshPort) }] }, NetworkMode: "nexus-isolated" } };
+  engine.containers.set("c".repeat(64), { Id: "c".repeat(64), Name: "leftover", body, Labels: body.Labels, State: { Status: "created", Running: false, ExitCode: 0, Error: "", OOMKilled: false }, files: new Map(), ip: "172.30.0.9", logs: [] });
+  const handle = await provider.provision(s, op());
+  t.equal(handle.id, "c".repeat(64));
+  t.equal(engine.containers.get(handle.id)?.files.get("/home/dev/.ssh/authorized_keys")?.data.toString(), `${USER_KEY}\n`);
+});
+
 t.test("a CA bundle is staged for the boot script and Node is pointed at it", async (t) => {
   const { tempTree } = await import("@nexus/test-utils");
   const tree = tempTree({ "host-ca.crt": "-----BEGIN CERTIFICATE-----\nHOST\n-----END CERTIFICATE-----\n" });
