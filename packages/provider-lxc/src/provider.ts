@@ -28,6 +28,8 @@ import { DEFAULT_CA_BUNDLE, DEFAULT_SOCKET_PATHS, type LxcOptions } from "./opti
 import { CONTAINER_CA_FILE, checkAuthorizedKeys, parseHostKey, setupCommand } from "./setup-script.js";
 
 const CONTAINER_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+/** Bound on one uncancellable provisioning step (create, seed, start). */
+const STEP_TIMEOUT_MS = 120_000;
 
 interface IncusDevice {
   [key: string]: string;
@@ -310,7 +312,11 @@ export class LxcProvider implements ProviderInstance {
     try {
       const existing = await this.#instance(client, name, op.signal);
       if (existing) return await this.#reprovision(client, existing, spec, keys, op.signal);
-      if (!(await this.#create(client, spec, name, op.signal))) {
+      // Create, seed and start run to completion once begun (Incus cannot cancel them and an
+      // abort mid-way would race the cleanup); the caller's signal is checked between steps.
+      const step = AbortSignal.timeout(STEP_TIMEOUT_MS);
+      throwIfAborted(op.signal, `provision ${name}`);
+      if (!(await this.#create(client, spec, name, step))) {
         // Lost a race with a concurrent provision of the same workspace: continue with its container.
         const winner = await this.#instance(client, name, op.signal);
         if (!winner) throw new NexusError("provision_failed", `lxc: ${name} vanished while being created`, { details: { plugin: PLUGIN, instance: name } });
@@ -318,8 +324,10 @@ export class LxcProvider implements ProviderInstance {
       }
       try {
         const hostKey = generateHostKey();
-        await seedHostKey(client, name, hostKey, op.signal);
-        await client.operation("PUT", instancePath(name, "state"), { body: { action: "start" }, signal: op.signal, phase: `start ${name}` });
+        await seedHostKey(client, name, hostKey, step);
+        throwIfAborted(op.signal, `provision ${name}`);
+        await client.operation("PUT", instancePath(name, "state"), { body: { action: "start" }, signal: step, phase: `start ${name}` });
+        throwIfAborted(op.signal, `provision ${name}`);
         const served = await this.#setup(client, name, spec, keys, op.signal);
         if (served !== hostKey.publicKey) {
           throw new NexusError("provision_failed", `lxc: sshd in ${name} serves a different host key than the one provisioned`, { details: { plugin: PLUGIN, instance: name } });

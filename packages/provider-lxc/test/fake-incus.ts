@@ -62,6 +62,8 @@ export class FakeIncus {
       : { return: 0 };
   /** When set, new operations stay running until settled or cancelled. */
   holdOperations = false;
+  /** Like holdOperations, for exec operations only. */
+  holdExec = false;
   /** Fails instance starts with this message (e.g. a busy SSH port). */
   startFailure: string | undefined;
   /** Clean (non-forced) stops that fail, as when the container's init ignores the halt signal. */
@@ -102,7 +104,7 @@ export class FakeIncus {
   }
 
   /** Starts an operation; `work` runs now unless operations are held. */
-  #async(res: ServerResponse, work: () => OperationOutcome): void {
+  #async(res: ServerResponse, work: () => OperationOutcome, hold = this.holdOperations): void {
     const id = randomUUID();
     let settle!: (o: OperationOutcome) => void;
     const op: FakeOperation = {
@@ -120,7 +122,7 @@ export class FakeIncus {
       }),
     };
     this.operations.set(id, op);
-    if (!this.holdOperations) op.settle(work());
+    if (!hold) op.settle(work());
     this.#send(res, 202, {
       type: "async",
       status: "Operation created",
@@ -259,7 +261,7 @@ export class FakeIncus {
         this.logs.set(stdout, reply.stdout ?? "");
         this.logs.set(stderr, reply.stderr ?? "");
         return { ok: true, metadata: { return: reply.return, output: { "1": stdout, "2": stderr } } };
-      });
+      }, this.holdOperations || this.holdExec);
     }
     if (sub === "logs") {
       const path = recorded.path;

@@ -342,17 +342,35 @@ t.test("a stop that fails cleanly falls back to force", async (t) => {
 
 t.test("aborting a wait cancels the operation and rejects with timeout", async (t) => {
   const { fake, provider } = await setup(t);
-  fake.holdOperations = true;
+  const handle = await provider.provision(spec(), op());
+  fake.holdExec = true;
   const controller = new AbortController();
-  const pending = provider.provision(spec(), op(controller.signal));
+  const pending = provider.exec(handle, ["sleep", "100"], op(controller.signal));
   await new Promise((r) => setTimeout(r, 100));
   controller.abort();
   const error = await rejectsWith(t, pending, "timeout");
-  t.match(error.message, /create nx-hello-/);
+  t.match(error.message, /exec sleep was cancelled/);
   t.equal(error.details.aborted, true);
   const cancels = fake.find("DELETE", "/1.0/operations/");
   t.equal(cancels.length, 1, "the running operation was cancelled");
   t.equal(fake.operations.get(cancels[0]!.path.split("/")[3]!)?.status_code, 401);
+});
+
+t.test("a provision aborted mid-way rejects and removes its container", async (t) => {
+  const { fake, provider } = await setup(t);
+  fake.holdExec = true;
+  const controller = new AbortController();
+  const pending = provider.provision(spec(), op(controller.signal));
+  while (fake.find("POST", "/1.0/instances/").filter((r) => r.path.endsWith("/exec")).length === 0) await new Promise((r) => setTimeout(r, 10));
+  t.equal(fake.instances.size, 1, "the container exists while its setup runs");
+  controller.abort();
+  const error = await rejectsWith(t, pending, "timeout");
+  t.match(error.message, /cancelled/);
+  t.equal(fake.instances.size, 0, "no orphan");
+  const pre = new AbortController();
+  pre.abort();
+  await rejectsWith(t, provider.provision(spec({ workspaceId: "ws_pre" }), op(pre.signal)), "timeout");
+  t.equal(fake.find("POST", "/1.0/instances").filter((r) => r.path === "/1.0/instances").length, 1, "an already-aborted provision creates nothing");
 });
 
 t.test("CA injection adds only the certificates the container lacks", async (t) => {
