@@ -48,7 +48,7 @@ if [ "$real_ok" = 1 ]; then
   step "engines (Incus, Docker) and the base image"
   if bash "$ROOT/scripts/engines/setup.sh" && node --conditions=nexus-source --import=tsx "$ROOT/scripts/engines/build-image.ts" --provider all; then
     step "real-engine suites"
-    npx tap --config=.taprc.real.yaml 2>&1 | tee "$LOGDIR/real.log" | grep -E '^(not ok|ok|# )' || true
+    TAP_RCFILE=.taprc.real.yaml npx tap 2>&1 | tee "$LOGDIR/real.log" | grep -E '^(not ok|ok|# )' || true
     count_tap "$LOGDIR/real.log"
   else
     echo "engine setup failed: real-engine suites not run"; failed=$((failed + 1))

@@ -60,7 +60,7 @@ export class NexusError extends Error {
     this.name = "NexusError";
     this.code = code;
     this.details = init.details ?? {};
-    this.hint = init.hint ?? ERROR_CATALOG[code].hint;
+    this.hint = init.hint ?? (ERROR_CATALOG[code] as CatalogEntry).hint;
   }
 
   get http(): number { return ERROR_CATALOG[this.code].http; }
