@@ -43,6 +43,31 @@ t.test("lifecycle: commands joined so the first failure stops the script; packag
   t.equal(result.config.lifecycle?.post_start, "echo started");
 });
 
+t.test("commands that would break out of an && chain are grouped", async (t) => {
+  const result = await detectProject(memoryFileView({}), {
+    detectors: [hintDetector("x", [{ dir: ".", reason: "r", setup: [
+      "make deps",
+      "test -f .env || cp .env.example .env",
+      "npm ci; npm run build",
+      "npm run watch &",
+      "npm ci # install",
+      "if ! command -v pnpm >/dev/null 2>&1; then npm i -g pnpm; fi",
+      "npm test 2>&1 | tee log",
+    ] }])],
+  });
+  t.equal(result.config.lifecycle?.setup, [
+    "make deps",
+    "{ test -f .env || cp .env.example .env; }",
+    "{ npm ci; npm run build; }",
+    "{ npm run watch &\n}",
+    "{ npm ci # install\n}",
+    "if ! command -v pnpm >/dev/null 2>&1; then npm i -g pnpm; fi",
+    "npm test 2>&1 | tee log",
+  ].join(" &&\n"));
+  const single = await detectProject(memoryFileView({}), { detectors: [hintDetector("x", [{ dir: ".", reason: "r", setup: ["a || b"] }])] });
+  t.equal(single.config.lifecycle?.setup, "a || b", "a lone command is left as written");
+});
+
 t.test("setup steps that already ran in the same directory are not repeated", async (t) => {
   const result = await detectProject(memoryFileView({}), {
     detectors: [

@@ -60,9 +60,21 @@ function scoped(dir: string, command: string): string {
   return dir === "." ? command : `(cd ${shellQuote(dir)} && ${command})`;
 }
 
+/** One compound command (`if …; fi`, a loop): already a single link of an `&&` chain. */
+const COMPOUND = /^(?:if|for|while|until|case)\s[\s\S]*\s(?:fi|done|esac)$/;
+/** `||`, `;`, a lone `&` (not `&&` or `2>&1`), a newline or a comment would break out of an `&&` chain. */
+const BREAKS_CHAIN = /\|\||;|(?<![&<>])&(?!&)|\n|#/;
+
+/** A command as one link of an `&&` chain: `a || b` joined as `x && a || b` would run `b` after `x` failed. */
+function chainLink(command: string): string {
+  if (COMPOUND.test(command) || !BREAKS_CHAIN.test(command)) return command;
+  return /[\n#]|&$/.test(command) ? `{ ${command}\n}` : `{ ${command}; }`;
+}
+
 /** Several commands as one script that stops at the first failure: `a &&\nb`. */
 function script(commands: readonly string[]): string | undefined {
-  return commands.length === 0 ? undefined : commands.join(" &&\n");
+  if (commands.length === 0) return undefined;
+  return commands.length === 1 ? commands[0] : commands.map(chainLink).join(" &&\n");
 }
 
 function healthCheck(check: ServiceHintService["health_check"]): GeneratedService["health_check"] | undefined {

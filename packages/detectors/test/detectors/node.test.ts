@@ -3,6 +3,9 @@ import { memoryFileView, nodeDetector } from "../../src/index.js";
 import { detectNode } from "../../src/detectors/node/index.js";
 import { json, reasons, services, setups } from "../helpers.js";
 
+/** The install command, after the guard that installs pnpm/yarn/bun when the image lacks it. */
+const install = (hints: ReturnType<typeof detectNode>) => setups(hints).filter((command) => !command.startsWith("if ! command -v"));
+
 const pkg = (manifest: Record<string, unknown>, extra: Record<string, string> = {}) =>
   detectNode(memoryFileView({ "package.json": json(manifest), ...extra }));
 
@@ -31,16 +34,24 @@ t.test("package manager from the lockfile", async (t) => {
   ];
   for (const [lockfiles, install, reason] of cases) {
     const hints = pkg({ name: "x" }, lockfiles);
-    t.same(setups(hints), [install], `${Object.keys(lockfiles).join(", ") || "no lockfile"} → ${install}`);
+    t.same(setups(hints).slice(-1), [install], `${Object.keys(lockfiles).join(", ") || "no lockfile"} → ${install}`);
     t.match(hints[0]!.reason, reason);
   }
 });
 
+t.test("pnpm, yarn and bun are installed first when the image lacks them; npm is in every image", async (t) => {
+  t.same(setups(pkg({}, { "pnpm-lock.yaml": "" })), ["if ! command -v pnpm >/dev/null 2>&1; then sudo npm install -g corepack && sudo corepack enable pnpm; fi", "pnpm install --frozen-lockfile"]);
+  t.same(setups(pkg({}, { "yarn.lock": "" })), ["if ! command -v yarn >/dev/null 2>&1; then sudo npm install -g corepack && sudo corepack enable yarn; fi", "yarn install --frozen-lockfile"]);
+  t.same(setups(pkg({}, { "bun.lock": "" })), ["if ! command -v bun >/dev/null 2>&1; then sudo npm install -g bun; fi", "bun install"]);
+  t.same(setups(pkg({}, { "package-lock.json": "{}" })), ["npm ci"]);
+  t.match(pkg({}, { "pnpm-lock.yaml": "" })[0]!.reason, /pnpm is installed first when the image lacks it/);
+});
+
 t.test("packageManager without a lockfile picks the manager", async (t) => {
   const hints = pkg({ packageManager: "pnpm@9.12.0+sha512.abc" });
-  t.same(setups(hints), ["pnpm install"]);
+  t.same(install(hints), ["pnpm install"]);
   t.match(hints[0]!.reason, /`packageManager` names pnpm/);
-  t.same(setups(pkg({ packageManager: "yarn@4.5.0" })), ["yarn install"]);
+  t.same(install(pkg({ packageManager: "yarn@4.5.0" })), ["yarn install"]);
 });
 
 t.test("a lockfile outranks a disagreeing packageManager, and the reason says so", async (t) => {
@@ -52,18 +63,18 @@ t.test("a lockfile outranks a disagreeing packageManager, and the reason says so
 t.test("conflicting lockfiles: packageManager decides, else the fixed precedence, and the reason says which", async (t) => {
   const both = { "package-lock.json": "{}", "yarn.lock": "# yarn lockfile v1\n", "pnpm-lock.yaml": "" };
   const declared = pkg({ packageManager: "yarn@1.22.22" }, both);
-  t.same(setups(declared), ["yarn install --frozen-lockfile"]);
+  t.same(install(declared), ["yarn install --frozen-lockfile"]);
   t.match(declared[0]!.reason, /several package managers \(pnpm-lock\.yaml, yarn\.lock, package-lock\.json\); package\.json's `packageManager` names yarn/);
 
   const precedence = pkg({}, both);
-  t.same(setups(precedence), ["pnpm install --frozen-lockfile"]);
+  t.same(install(precedence), ["pnpm install --frozen-lockfile"]);
   t.match(precedence[0]!.reason, /picked pnpm by the fixed precedence pnpm > yarn > bun > npm/);
 
   const npmAndBun = pkg({}, { "package-lock.json": "{}", "bun.lockb": "" });
-  t.same(setups(npmAndBun), ["bun install"]);
+  t.same(install(npmAndBun), ["bun install"]);
 
   const undeclaredManager = pkg({ packageManager: "npm@10.0.0" }, { "pnpm-lock.yaml": "", "yarn.lock": "" });
-  t.same(setups(undeclaredManager), ["pnpm install --frozen-lockfile"], "packageManager naming a manager with no lockfile does not decide");
+  t.same(install(undeclaredManager), ["pnpm install --frozen-lockfile"], "packageManager naming a manager with no lockfile does not decide");
 });
 
 t.test("the service runs the dev script with the package manager", async (t) => {
@@ -254,7 +265,7 @@ t.test("workspaces: yarn's object form, pnpm-workspace.yaml, negations and ** gl
     "apps/group/admin/package.json": json({ scripts: { dev: "vite" }, devDependencies: { vite: "6" } }),
     "apps/site/fixtures/demo/package.json": json({ scripts: { dev: "vite" }, devDependencies: { vite: "6" } }),
   }));
-  t.same(setups(pnpm), ["pnpm install --frozen-lockfile"]);
+  t.same(install(pnpm), ["pnpm install --frozen-lockfile"]);
   t.same(services(pnpm).map((s) => [s.name, s.port]), [["admin", 5173], ["site", 4321]]);
   t.match(pnpm[0]!.reason, /pnpm-workspace\.yaml/);
 });

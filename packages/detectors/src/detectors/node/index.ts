@@ -198,8 +198,9 @@ export function detectNode(files: FileView): ServiceHint[] {
     reason: memberDirs.length > 0
       ? `setup installs every workspace package once at the root with ${manager.name} (${memberDirs.length} packages from ${declaration!.source}): ${manager.reason}`
       : `setup installs with ${manager.name}: ${manager.reason}`,
-    setup: [manager.install],
+    setup: [...(manager.provision ? [manager.provision] : []), manager.install],
   };
+  if (manager.provision) setup.reason += `; ${manager.name} is installed first when the image lacks it`;
 
   if (memberDirs.length > 0) {
     const hints = detectWorkspaces(files, memberDirs, manager, declaration!.source);

@@ -9,6 +9,21 @@ export interface PackageManager {
   install: string;
   /** Why this manager and this install command. */
   reason: string;
+  /** Installs the manager itself when the image lacks it (the nexus base image has node and npm only). */
+  provision?: string;
+}
+
+/**
+ * pnpm and yarn come through corepack, which runs the version `packageManager` pins (yarn 1
+ * refuses to run a project that pins yarn 2+); bun ships as an npm package. Guarded, so an
+ * image that has the tool skips it, and run with sudo because global installs go to /usr.
+ */
+function provisionCommand(name: PackageManagerName): string | undefined {
+  switch (name) {
+    case "npm": return undefined;
+    case "pnpm": case "yarn": return `if ! command -v ${name} >/dev/null 2>&1; then sudo npm install -g corepack && sudo corepack enable ${name}; fi`;
+    case "bun": return "if ! command -v bun >/dev/null 2>&1; then sudo npm install -g bun; fi";
+  }
 }
 
 /**
@@ -79,7 +94,8 @@ export function choosePackageManager(files: FileView, packageManagerField: strin
   }
   const locked = managersPresent.includes(name);
   const berry = name === "yarn" && isYarnBerry(files, declared?.name === "yarn" ? declared.major : undefined);
-  return { name, install: installCommand(name, locked, berry), reason };
+  const provision = provisionCommand(name);
+  return { name, install: installCommand(name, locked, berry), reason, ...(provision ? { provision } : {}) };
 }
 
 /** `npm run dev -- --port 3001`, `pnpm run dev --port 3001`: npm alone needs `--` before script arguments. */
