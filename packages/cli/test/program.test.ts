@@ -1,0 +1,45 @@
+import t from "tap";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { VERSION } from "@nexus/cli";
+import { runCli } from "./helpers.js";
+
+t.test("--version and --help", async (t) => {
+  const v = await runCli(["--version"]);
+  t.equal(v.code, 0);
+  t.equal(v.stdout.trim(), VERSION);
+  const h = await runCli(["--help"]);
+  t.equal(h.code, 0);
+  t.match(h.stdout, /Examples:/);
+  t.match(h.stdout, /nexus config validate/);
+  t.match(h.stdout, /--json/);
+});
+
+t.test("usage errors exit 2; --json turns them into one document", async (t) => {
+  const r = await runCli(["config", "validate", "--bogus"]);
+  t.equal(r.code, 2);
+  t.match(r.stderr, /unknown option/);
+  const j = await runCli(["frobnicate", "--json"]);
+  t.equal(j.code, 2);
+  t.equal(JSON.parse(j.stdout).error, "invalid_request");
+});
+
+// Contract test: the built binary behaves like the in-process CLI.
+const PKG = join(import.meta.dirname, "..");
+const BIN = join(PKG, "dist", "main.js");
+t.test("the built nexus binary", async (t) => {
+  if (!existsSync(BIN)) {
+    const build = spawnSync("npx", ["tsup"], { cwd: PKG, encoding: "utf8" });
+    t.equal(build.status, 0, "the CLI builds");
+  }
+  const version = spawnSync(process.execPath, [BIN, "--version"], { encoding: "utf8" });
+  t.equal(version.status, 0);
+  t.equal(version.stdout.trim(), VERSION);
+  const example = join(PKG, "..", "..", "examples", "hello");
+  const ok = spawnSync(process.execPath, [BIN, "config", "validate", example, "--json"], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  t.equal(ok.status, 0, ok.stderr);
+  t.equal(JSON.parse(ok.stdout).valid, true);
+  const bad = spawnSync(process.execPath, [BIN, "config", "validate", join(example, "missing-dir")], { encoding: "utf8" });
+  t.equal(bad.status, 2);
+});
