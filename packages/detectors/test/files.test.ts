@@ -2,7 +2,7 @@ import t from "tap";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempTree } from "@nexus/test-utils";
-import { fileViewFromDirectory, memoryFileView, scopeFileView } from "../src/index.js";
+import { detectProject, fileViewFromDirectory, memoryFileView, scopeFileView } from "../src/index.js";
 
 t.test("memoryFileView: nested and slash keys, sorted listings, directories end with /", async (t) => {
   const files = memoryFileView({ "package.json": "{}", "apps/web/package.json": "web", apps: { api: { "main.go": "x" } }, src: {} });
@@ -81,4 +81,22 @@ t.test("fileViewFromDirectory", async (t) => {
   t.same(capped.list("src"), [], "the entry budget is shared by every listing");
 
   t.throws(() => fileViewFromDirectory(join(repo.dir, "missing")), { code: "invalid_request", message: /missing/ });
+});
+
+t.test("detectProject over a real directory, with node_modules and a venv ignored", async (t) => {
+  const repo = tempTree({
+    "package.json": JSON.stringify({ name: "site", scripts: { dev: "astro dev" }, dependencies: { astro: "5" } }),
+    "package-lock.json": "{}",
+    "node_modules/next/package.json": JSON.stringify({ name: "next" }),
+    ".venv/pyvenv.cfg": "home = /usr/bin",
+    "api/venv/pyvenv.cfg": "home = /usr/bin",
+  });
+  t.teardown(repo.cleanup);
+  const result = await detectProject(fileViewFromDirectory(repo.dir), { name: "site" });
+  t.same(result.config, {
+    version: 1,
+    name: "site",
+    lifecycle: { setup: "npm ci" },
+    services: { web: { command: "npm run dev", port: 4321, health_check: { type: "http", path: "/" } } },
+  });
 });
