@@ -73,3 +73,36 @@ t.test("the example project validates", async (t) => {
   t.equal(r.code, 0);
   t.match(r.stdout, /api → web/);
 });
+
+t.test("config init detects, explains each guess, writes a valid config, and refuses to overwrite", async (t) => {
+  const { dir, cleanup } = tempTree({
+    "package.json": JSON.stringify({ name: "shop", scripts: { dev: "vite --port 4100" }, devDependencies: { vite: "^5.0.0" } }),
+    "package-lock.json": "{}",
+  });
+  t.teardown(cleanup);
+  const r = await runCli(["config", "init", dir]);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /wrote .*\.nexus\/config\.yaml/);
+  t.match(r.stdout, /vite/);
+  t.match(r.stdout, /4100/);
+  const validate = await runCli(["config", "validate", dir, "--json"]);
+  t.equal(validate.code, 0);
+  t.ok(JSON.parse(validate.stdout).services.length >= 1);
+  const again = await runCli(["config", "init", dir]);
+  t.equal(again.code, 2);
+  t.match(again.stderr, /already exists/);
+  t.match(again.stderr, /--force/);
+  const forced = await runCli(["config", "init", dir, "--force", "--json"]);
+  t.equal(forced.code, 0);
+  t.equal(JSON.parse(forced.stdout).written, true);
+});
+
+t.test("config init --print writes nothing", async (t) => {
+  const { dir, cleanup } = tempTree({ "index.html": "<h1>hi</h1>" });
+  t.teardown(cleanup);
+  const r = await runCli(["config", "init", dir, "--print"]);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /services:/);
+  const v = await runCli(["config", "validate", dir]);
+  t.equal(v.code, 2, "still no config on disk");
+});

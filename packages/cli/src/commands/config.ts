@@ -1,6 +1,9 @@
-import { resolve } from "node:path";
+import { existsSync, mkdirSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import type { Command } from "commander";
-import { NexusError, loadProjectConfig, serviceStartOrder } from "@nexus/core";
+import { NexusError, loadProjectConfig, parseProjectConfig, serviceStartOrder, CONFIG_FILE, CONFIG_FILE_ALT } from "@nexus/core";
+import { detectProject, fileViewFromDirectory, type Guess } from "@nexus/detectors";
+import { writeFileAtomic } from "../home.js";
 import type { CliIO, CommandContext } from "../io.js";
 import { action } from "../program.js";
 
@@ -31,6 +34,49 @@ export async function validateConfig(ctx: CommandContext, dir = "."): Promise<Va
   return result;
 }
 
+export interface InitResult {
+  file: string;
+  written: boolean;
+  services: string[];
+  guesses: Guess[];
+  problems: Array<{ detector: string; error: string; message: string }>;
+  yaml: string;
+}
+
+/** `nexus config init [dir]`: detect what the repository contains and write .nexus/config.yaml. */
+export async function initConfig(ctx: CommandContext, dir = ".", options: { force?: boolean; print?: boolean } = {}): Promise<InitResult> {
+  const root = resolve(ctx.io.cwd, dir);
+  const existing = [CONFIG_FILE, CONFIG_FILE_ALT].map((f) => join(root, f)).find((f) => existsSync(f));
+  if (existing && !options.force && !options.print) {
+    throw new NexusError("invalid_request", `${existing} already exists; nothing was changed`, {
+      details: { file: existing },
+      hint: `Check it with \`nexus config validate ${dir}\`, or regenerate it with \`nexus config init ${dir} --force\`.`,
+    });
+  }
+  const detected = await detectProject(fileViewFromDirectory(root), { name: basename(root) });
+  // What we write must be what we accept: validate before touching the disk.
+  const { config } = parseProjectConfig(detected.yaml, { file: CONFIG_FILE });
+  const file = join(root, CONFIG_FILE);
+  const services = serviceStartOrder(config.services);
+  const problems = detected.problems.map((p) => ({ detector: p.detector, error: p.error.code, message: p.error.message }));
+  for (const p of problems) ctx.warn(`${ctx.colors.yellow("warning")} ${p.detector}: ${p.message}`);
+  if (options.print) {
+    if (!ctx.json) ctx.io.stdout.write(detected.yaml);
+  } else {
+    mkdirSync(join(root, ".nexus"), { recursive: true });
+    writeFileAtomic(file, detected.yaml, 0o644);
+    ctx.say(`${ctx.colors.green("✓")} wrote ${file}`);
+  }
+  if (!options.print) {
+    for (const g of detected.guesses) ctx.say(`  ${ctx.colors.dim(`${g.detector}${g.dir !== "." ? ` (${g.dir})` : ""}:`)} ${g.reason}`);
+    ctx.say(services.length ? `services: ${services.join(" → ")}` : "no services were detected; add them under `services:`");
+    ctx.say(`next: review the file, then run \`nexus config validate ${dir}\``);
+  }
+  const result: InitResult = { file, written: !options.print, services, guesses: detected.guesses, problems, yaml: detected.yaml };
+  ctx.result(result);
+  return result;
+}
+
 export function registerConfigCommands(program: Command, io: CliIO): void {
   const config = program.command("config").description("check or generate .nexus/config.yaml");
   action(
@@ -42,6 +88,19 @@ export function registerConfigCommands(program: Command, io: CliIO): void {
     io,
     async (ctx, dir: string) => {
       await validateConfig(ctx, dir);
+    },
+  );
+  action(
+    config
+      .command("init")
+      .argument("[dir]", "project directory", ".")
+      .option("--force", "overwrite an existing .nexus/config.yaml")
+      .option("--print", "print the generated config instead of writing it")
+      .description("generate .nexus/config.yaml from what the repository contains, and say why")
+      .addHelpText("after", "\nExamples:\n  $ nexus config init\n  $ nexus config init ../shop --print\n  $ nexus config init --force"),
+    io,
+    async (ctx, dir: string, opts: { force?: boolean; print?: boolean }) => {
+      await initConfig(ctx, dir, opts);
     },
   );
 }
