@@ -5,6 +5,7 @@ import { join, sep } from "node:path";
 import type { FileView } from "@nexus/core";
 import { NexusError } from "@nexus/core";
 import { normalizeRepoPath } from "./paths.js";
+import { SKIPPED_DIRECTORIES } from "./skipped.js";
 
 export interface DirectoryViewOptions {
   /** Directory entries the view enumerates in total (across every list()); later entries are left out. Default 20000. */
@@ -14,12 +15,6 @@ export interface DirectoryViewOptions {
   /** Larger files read as absent. Default 1 MiB. */
   maxFileBytes?: number;
 }
-
-/** Directories detection never looks into: dependencies, VCS data, caches and virtualenvs. */
-export const SKIPPED_DIRECTORIES: ReadonlySet<string> = new Set([
-  "node_modules", ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "__pycache__", ".mypy_cache",
-  ".pytest_cache", ".ruff_cache", ".direnv", ".terraform", ".next", ".nuxt", ".svelte-kit", ".turbo", ".cache",
-]);
 
 const DEFAULTS = { maxFiles: 20_000, maxDepth: 8, maxFileBytes: 1024 * 1024 };
 

@@ -5,7 +5,7 @@ import { builtinDetectors } from "../builtin.js";
 import { goModuleName } from "../detectors/go.js";
 import { pythonProjectName } from "../detectors/python.js";
 import { joinRepoPath, normalizeRepoPath } from "../files/paths.js";
-import { SKIPPED_DIRECTORIES } from "../files/directory.js";
+import { SKIPPED_DIRECTORIES } from "../files/skipped.js";
 import { scopeFileView } from "../files/scope.js";
 import { projectName, serviceName } from "../util/names.js";
 import { asString, readJsonFile } from "../util/parse.js";

@@ -24,6 +24,11 @@ export interface MergeResult {
   notes: Guess[];
 }
 
+/** One compound command (`if …; fi`, a loop): already a single link of an `&&` chain. */
+const COMPOUND = /^(?:if|for|while|until|case)\s[\s\S]*\s(?:fi|done|esac)$/;
+/** `||`, `;`, a lone `&` (not `&&` or `2>&1`), a newline or a comment would break out of an `&&` chain. */
+const BREAKS_CHAIN = /\|\||;|(?<![&<>])&(?!&)|\n|#/;
+
 /**
  * Install commands that do the same job: a devcontainer's `npm install` after the node
  * detector's `npm ci` would only install everything a second time.
@@ -42,7 +47,7 @@ const stepKey = (dir: string, command: string): string => `${dir}\0${SAME_STEP[c
  * command chains are split: with quotes, substitutions or groups, `&&` may not be a separator.
  */
 function splitSteps(command: string): string[] {
-  return /['"`$()\\;|]/.test(command) ? [command.trim()] : command.split("&&").map((step) => step.trim().replace(/\s+/g, " "));
+  return /['"`$(){}\\]/.test(command) || BREAKS_CHAIN.test(command) ? [command.trim()] : command.split("&&").map((step) => step.trim().replace(/\s+/g, " "));
 }
 
 function newSteps(command: string, dir: string, done: ReadonlyMap<string, string>): { command?: string; dropped: string[] } {
@@ -59,11 +64,6 @@ function newSteps(command: string, dir: string, done: ReadonlyMap<string, string
 function scoped(dir: string, command: string): string {
   return dir === "." ? command : `(cd ${shellQuote(dir)} && ${command})`;
 }
-
-/** One compound command (`if …; fi`, a loop): already a single link of an `&&` chain. */
-const COMPOUND = /^(?:if|for|while|until|case)\s[\s\S]*\s(?:fi|done|esac)$/;
-/** `||`, `;`, a lone `&` (not `&&` or `2>&1`), a newline or a comment would break out of an `&&` chain. */
-const BREAKS_CHAIN = /\|\||;|(?<![&<>])&(?!&)|\n|#/;
 
 /** A command as one link of an `&&` chain: `a || b` joined as `x && a || b` would run `b` after `x` failed. */
 function chainLink(command: string): string {

@@ -19,8 +19,6 @@ const ENTRY_CANDIDATES = ["server.js", "index.js", "app.js", "src/main.ts", "src
 
 interface ServicePlan {
   dir: string;
-  /** The script run, or undefined for an implicit `node server.js`. */
-  script?: string;
   /** How to run it with extra arguments (a moved port). */
   command: (extraArgs?: readonly string[]) => string;
   framework: Framework;
@@ -66,7 +64,7 @@ function planPackage(root: FileView, dir: string, manifest: JsonObject, manager:
   const main = asString(manifest.main);
   const rejected: string[] = [];
 
-  const resolve = (frameworkId: FrameworkId, commandText: string, how: string, entryHint: string | undefined, scriptLabel: string): Omit<ServicePlan, "dir" | "command" | "script"> | string => {
+  const resolve = (frameworkId: FrameworkId, commandText: string, how: string, entryHint: string | undefined, scriptLabel: string): Omit<ServicePlan, "dir" | "command"> | string => {
     const framework: Framework = FRAMEWORKS[frameworkId];
     const entry = framework.health === "tcp" ? firstEntry(files, [entryHint, main, ...ENTRY_CANDIDATES]) : undefined;
     if (frameworkId === "node" && !(entry && looksLikeServer(entry.source))) {
@@ -97,7 +95,7 @@ function planPackage(root: FileView, dir: string, manifest: JsonObject, manager:
       continue;
     }
     const build = script === "start" && scripts.build !== undefined ? runScript(manager.name, "build") : undefined;
-    return { plan: { ...resolved, dir, script, command: (extra) => runScript(manager.name, script, extra), ...(build ? { build } : {}) } };
+    return { plan: { ...resolved, dir, command: (extra) => runScript(manager.name, script, extra), ...(build ? { build } : {}) } };
   }
 
   // `npm start` runs `node server.js` when there is no start script; `main` often names the server too.
