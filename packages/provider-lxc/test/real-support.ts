@@ -52,10 +52,10 @@ export async function sshKeyPair(): Promise<{ dir: string; keyFile: string; publ
 }
 
 /**
- * Logs in with the OpenSSH client as dev and runs argv; returns stdout and the host key
- * the client recorded in a fresh known_hosts file.
+ * Logs in with the OpenSSH client as dev and runs a (constant) remote shell command;
+ * returns stdout and the host key the client recorded in a fresh known_hosts file.
  */
-export async function sshAsDev(keyFile: string, port: number, command: string[], knownHosts: string): Promise<{ stdout: string; hostKey: string }> {
+export async function sshAsDev(keyFile: string, port: number, command: string, knownHosts: string): Promise<{ stdout: string; hostKey: string }> {
   const { stdout } = await run(
     "ssh",
     [
@@ -71,7 +71,7 @@ export async function sshAsDev(keyFile: string, port: number, command: string[],
       "-o", "LogLevel=ERROR",
       "dev@127.0.0.1",
       "--",
-      ...command,
+      command,
     ],
     { timeout: 30_000 },
   );
