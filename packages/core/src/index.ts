@@ -16,3 +16,4 @@ export * from "./config/index.js";
 export * from "./graph.js";
 export * from "./wire/index.js";
 export * from "./client.js";
+export * from "./services/index.js";
