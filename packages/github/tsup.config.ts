@@ -1,3 +1,4 @@
 import { nexusBuild } from "../../tooling/build/tsup.config.js";
 
-export default nexusBuild();
+// Two public surfaces: the package, and the emulator under @nexus/github/testing.
+export default nexusBuild({ entry: { index: "src/index.ts", testing: "src/testing/index.ts" } });

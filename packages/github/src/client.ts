@@ -3,6 +3,7 @@
 // primary rate limit is never slept through — the reset can be an hour away — and is
 // reported as rate_limited with the reset time instead. Every failure is a NexusError.
 import { randomUUID } from "node:crypto";
+import Bottleneck from "bottleneck";
 import { Octokit } from "octokit";
 import { NexusError, Secret, silentLogger, type ErrorCode, type Logger } from "@nexus/core";
 import { githubEndpoints, type GithubEndpoints } from "./endpoints.js";
@@ -23,6 +24,8 @@ export interface GithubClientOptions {
   backoffUnitMs?: number;
   /** Longest Retry-After (seconds) a secondary rate limit is waited out before it is reported (default 60). */
   maxRetryAfterSeconds?: number;
+  /** Least time between two writes (POST, PATCH…) of this client: GitHub asks for one second (default 1000 ms). */
+  writeSpacingMs?: number;
   /** Time limit per call, retries included (default 30 s). */
   timeoutMs?: number;
   userAgent?: string;
@@ -111,6 +114,7 @@ export function createGithubClient(options: GithubClientOptions = {}): GithubCli
     throttle: {
       // Its own limiter key: clients in one process never queue behind each other.
       id: randomUUID(),
+      write: new Bottleneck.Group({ maxConcurrent: 1, minTime: options.writeSpacingMs ?? 1000 }),
       retryAfterBaseValue: unit,
       onRateLimit: () => false,
       onSecondaryRateLimit: (retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) =>

@@ -5,7 +5,7 @@ import { constants } from "node:fs";
 import { chmod, mkdir, open, readFile, stat } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
-import { utils } from "ssh2";
+import ssh2 from "ssh2";
 import { NexusError, isNexusError, sshPublicKeyFingerprint, sshPublicKeyProblem } from "@nexus/core";
 import type { CallOptions, GithubClient } from "./client.js";
 
@@ -63,7 +63,7 @@ async function readKeyPair(privateKeyPath: string): Promise<LocalSshKey | null> 
   const publicText = await readFile(publicKeyPath, "utf8").catch(() => undefined);
   let publicKey = publicText?.split(/\r?\n/).find((line) => line.trim() !== "")?.trim();
   if (publicKey === undefined || sshPublicKeyProblem(publicKey) !== undefined) {
-    const parsed = utils.parseKey(await readFile(privateKeyPath));
+    const parsed = ssh2.utils.parseKey(await readFile(privateKeyPath));
     // An encrypted key without its .pub cannot be read without the passphrase: skip it.
     if (parsed instanceof Error) return null;
     const key = Array.isArray(parsed) ? parsed[0] : parsed;
@@ -80,7 +80,7 @@ async function generateKeyPair(privateKeyPath: string, comment: string | undefin
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
   }
-  const pair = utils.generateKeyPairSync("ed25519", { comment: comment ?? defaultComment() });
+  const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: comment ?? defaultComment() });
   const publicKey = pair.public.trim();
   const publicKeyPath = `${privateKeyPath}.pub`;
   // O_EXCL: never overwrite a key that appeared meanwhile.
