@@ -1,1 +1,6 @@
-export {};
+// @nexus/server: the coordination server (fastify), a thin shell over core's services.
+export { buildServer, BODY_LIMIT_BYTES, type BuildServerOptions } from "./app.js";
+export { buildOpenApiDocument } from "./openapi.js";
+export { HttpMetrics } from "./metrics.js";
+export { SERVER_VERSION } from "./version.js";
+export { openSqliteStore, SqliteStore, type SqliteStoreOptions } from "./store/index.js";

@@ -33,7 +33,7 @@ export { PhaseBook } from "./phases.js";
 export { newLogLines, splitLogLines } from "./log-follow.js";
 export { toWorkspaceName, workspaceNameCandidates } from "./naming.js";
 export { TOKEN_PREFIXES, newToken, sameSecret, type IssuedTokenKind } from "./tokens.js";
-export { workspaceHealth } from "./present.js";
+export { serviceUrl, wireError, workspaceDetail, workspaceHealth } from "./present.js";
 export { parseWorkspaceConfig } from "./project-config.js";
 export {
   DEFAULT_GITHUB_API_URL,

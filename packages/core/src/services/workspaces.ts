@@ -231,7 +231,8 @@ export class WorkspaceService {
   async *followLogs(user: UserRecord, ref: string, query: LogsInput, intervalMs: number, signal: AbortSignal): AsyncGenerator<string> {
     let workspace = await this.resolve(user, ref);
     let previous = splitLogLines(await this.#fetchLogs(workspace, query, signal));
-    if (previous.length > 0) yield `${previous.join("\n")}\n`;
+    // Always yields once first (possibly ""), so a caller can answer errors before streaming.
+    yield previous.length > 0 ? `${previous.join("\n")}\n` : "";
     while (!signal.aborted) {
       await sleep(intervalMs, signal);
       if (signal.aborted) return;
