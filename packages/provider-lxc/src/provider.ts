@@ -75,6 +75,11 @@ export function sshListenAddress(bind: string, port: number): string {
   return `tcp:${isIP(bind) === 6 ? `[${bind}]` : bind}:${port}`;
 }
 
+/** The proxy device: node port → the container's sshd, connected from inside its network namespace. */
+function sshDevice(spec: WorkspaceSpec): IncusDevice {
+  return { type: "proxy", listen: sshListenAddress(spec.sshBindAddress ?? "0.0.0.0", spec.sshPort), connect: "tcp:127.0.0.1:22", bind: "host" };
+}
+
 function portFromListen(listen: string | undefined): number | undefined {
   const match = listen?.match(/:(\d+)$/);
   return match ? Number(match[1]) : undefined;
@@ -219,11 +224,10 @@ export class LxcProvider implements ProviderInstance {
     return warnings;
   }
 
-  async #createBody(client: IncusClient, spec: WorkspaceSpec, name: string, signal: AbortSignal): Promise<Record<string, unknown>> {
+  /** The instance as created: everything but the SSH proxy device, which is attached once it runs. */
+  async #createBody(client: IncusClient, spec: WorkspaceSpec, name: string, signal: AbortSignal): Promise<{ name: string; devices: Record<string, IncusDevice> } & Record<string, unknown>> {
     const defaults = await this.#profileDefaults(client, signal);
-    const devices: Record<string, IncusDevice> = {
-      [SSH_DEVICE]: { type: "proxy", listen: sshListenAddress(spec.sshBindAddress ?? "0.0.0.0", spec.sshPort), connect: "tcp:127.0.0.1:22", bind: "host" },
-    };
+    const devices: Record<string, IncusDevice> = {};
     const nicName = defaults.nic?.name ?? "eth0";
     const nic: IncusDevice | undefined = this.#options.network
       ? { type: "nic", name: "eth0", network: this.#options.network }
@@ -315,24 +319,41 @@ export class LxcProvider implements ProviderInstance {
       // Create, seed and start run to completion once begun (Incus cannot cancel them and an
       // abort mid-way would race the cleanup); the caller's signal is checked between steps.
       const step = AbortSignal.timeout(STEP_TIMEOUT_MS);
+      const began = performance.now();
+      const timings: Record<string, number> = {};
+      const lap = (phase: string) => (timings[phase] = Math.round(performance.now() - began));
       throwIfAborted(op.signal, `provision ${name}`);
-      if (!(await this.#create(client, spec, name, step))) {
+      const body = await this.#createBody(client, spec, name, step);
+      if (!(await this.#create(client, body, spec.image ?? this.#options.image, step))) {
         // Lost a race with a concurrent provision of the same workspace: continue with its container.
         const winner = await this.#instance(client, name, op.signal);
         if (!winner) throw new NexusError("provision_failed", `lxc: ${name} vanished while being created`, { details: { plugin: PLUGIN, instance: name } });
         return await this.#reprovision(client, winner, spec, keys, op.signal);
       }
       try {
+        lap("created");
         const hostKey = generateHostKey();
         await seedHostKey(client, name, hostKey, step);
+        lap("seeded");
         throwIfAborted(op.signal, `provision ${name}`);
         await client.operation("PUT", instancePath(name, "state"), { body: { action: "start" }, signal: step, phase: `start ${name}` });
+        lap("started");
         throwIfAborted(op.signal, `provision ${name}`);
-        const served = await this.#setup(client, name, spec, keys, op.signal);
-        if (served !== hostKey.publicKey) {
+        // Incus polls a new proxy device's start once a second, so attaching it costs about a
+        // second: attached while the container boots, that second overlaps sshd's start-up.
+        const [attached, setup] = await Promise.allSettled([
+          client
+            .operation("PATCH", instancePath(name), { body: { devices: { ...body.devices, [SSH_DEVICE]: sshDevice(spec) } }, signal: step, phase: `attach the SSH port to ${name}` })
+            .then(() => lap("ssh-port")),
+          this.#setup(client, name, spec, keys, op.signal).then((served) => (lap("sshd"), served)),
+        ]);
+        if (attached.status === "rejected") throw attached.reason;
+        if (setup.status === "rejected") throw setup.reason;
+        if (setup.value !== hostKey.publicKey) {
           throw new NexusError("provision_failed", `lxc: sshd in ${name} serves a different host key than the one provisioned`, { details: { plugin: PLUGIN, instance: name } });
         }
-        return this.#handle(name, spec, served);
+        op.log.debug({ instance: name, ms: timings }, "container provisioned");
+        return this.#handle(name, spec, setup.value);
       } catch (error) {
         await this.#removeQuietly(client, name);
         throw error;
@@ -343,18 +364,15 @@ export class LxcProvider implements ProviderInstance {
   }
 
   /** Creates the container (stopped); false when another call created it first. */
-  async #create(client: IncusClient, spec: WorkspaceSpec, name: string, signal: AbortSignal): Promise<boolean> {
-    const body = await this.#createBody(client, spec, name, signal);
+  async #create(client: IncusClient, body: { name: string }, image: string, signal: AbortSignal): Promise<boolean> {
     try {
-      await client.operation("POST", "/1.0/instances", { body, signal, phase: `create ${name}` });
+      await client.operation("POST", "/1.0/instances", { body, signal, phase: `create ${body.name}` });
       return true;
     } catch (error) {
       if (error instanceof IncusApiError && /already exists/i.test(error.backendMessage)) return false;
-      // Creation may have got as far as a stopped container (e.g. the SSH port was taken when starting it).
-      await this.#removeQuietly(client, name);
-      const image = spec.image ?? this.#options.image;
+      await this.#removeQuietly(client, body.name);
       if (!signal.aborted && (await this.#aliasMissing(client, image))) throw imageMissingError(image, error);
-      throw mapIncusError(error, { action: "provision", instance: name });
+      throw mapIncusError(error, { action: "provision", instance: body.name });
     }
   }
 
@@ -366,10 +384,10 @@ export class LxcProvider implements ProviderInstance {
         details: { plugin: PLUGIN, instance: name, workspaceId: spec.workspaceId, owner: existing.config[configKey(LABELS.workspace)] },
       });
     }
-    const listen = sshListenAddress(spec.sshBindAddress ?? "0.0.0.0", spec.sshPort);
-    if (existing.devices?.[SSH_DEVICE]?.listen !== listen) {
+    const wanted = sshDevice(spec);
+    if (existing.devices?.[SSH_DEVICE]?.listen !== wanted.listen) {
       await client.operation("PATCH", instancePath(name), {
-        body: { devices: { ...existing.devices, [SSH_DEVICE]: { type: "proxy", listen, connect: "tcp:127.0.0.1:22", bind: "host" } } },
+        body: { devices: { ...existing.devices, [SSH_DEVICE]: wanted } },
         signal,
         phase: `update ${name}`,
       });

@@ -76,7 +76,11 @@ chmod 0600 "$keys.tmp"
 mv -f "$keys.tmp" "$keys"
 
 if [ -n "$ca_file" ] && [ -s "$ca_file" ]; then
-  update-ca-certificates >/dev/null 2>&1 || { echo "update-ca-certificates failed" >&2; exit 5; }
+  # Early in boot systemd mounts or cleans /tmp under our feet: keep temporary files elsewhere.
+  TMPDIR=$(mktemp -d /var/tmp/nexus-setup.XXXXXX)
+  export TMPDIR
+  ca_log=$(update-ca-certificates 2>&1) || { printf 'update-ca-certificates failed: %s\n' "$ca_log" >&2; rm -rf "$TMPDIR"; exit 5; }
+  rm -rf "$TMPDIR"
   grep -qs '^NODE_EXTRA_CA_CERTS=' /etc/environment || printf 'NODE_EXTRA_CA_CERTS=%s
 ' "$ca_file" >>/etc/environment
 fi

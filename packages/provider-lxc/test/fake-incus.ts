@@ -64,8 +64,10 @@ export class FakeIncus {
   holdOperations = false;
   /** Like holdOperations, for exec operations only. */
   holdExec = false;
-  /** Fails instance starts with this message (e.g. a busy SSH port). */
+  /** Fails instance starts with this message. */
   startFailure: string | undefined;
+  /** Fails attaching a proxy device with this message (e.g. a busy SSH port). */
+  proxyFailure: string | undefined;
   /** Clean (non-forced) stops that fail, as when the container's init ignores the halt signal. */
   cleanStopFailures = 0;
   /** Files every new container starts with (its image's content). */
@@ -220,7 +222,14 @@ export class FakeIncus {
         if (instance.status === "Running") return this.#error(res, 400, "Instance is running");
         return this.#async(res, () => (this.instances.delete(instance.name), { ok: true, metadata: null }));
       }
-      if (method === "PATCH") return this.#async(res, () => (Object.assign(instance.devices, json.devices ?? {}), { ok: true, metadata: null }));
+      if (method === "PATCH") {
+        return this.#async(res, () => {
+          const proxy = Object.values<Record<string, string>>(json.devices ?? {}).some((d) => d.type === "proxy");
+          if (proxy && this.proxyFailure) return { ok: false, err: this.proxyFailure };
+          Object.assign(instance.devices, json.devices ?? {});
+          return { ok: true, metadata: null };
+        });
+      }
     }
     if (sub === "state" && method === "GET") return this.#sync(res, this.#stateDoc(instance));
     if (sub === "state" && method === "PUT") {

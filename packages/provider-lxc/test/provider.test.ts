@@ -74,7 +74,10 @@ t.test("provision creates a labelled, limited, isolated container with an SSH pr
   t.equal(body.config["limits.memory"], `${2 * 1024 ** 3}B`);
   t.equal(body.config["security.privileged"], "false");
   t.equal(body.config["security.nesting"], "false");
-  t.same(body.devices["nexus-ssh"], { type: "proxy", listen: "tcp:127.0.0.1:2222", connect: "tcp:127.0.0.1:22", bind: "host" });
+  t.notOk(body.devices["nexus-ssh"], "the SSH port is attached once the container runs");
+  const [attach] = fake.find("PATCH", `/1.0/instances/${body.name}`);
+  t.same(attach!.json.devices["nexus-ssh"], { type: "proxy", listen: "tcp:127.0.0.1:2222", connect: "tcp:127.0.0.1:22", bind: "host" });
+  t.same(attach!.json.devices.eth0, body.devices.eth0, "the other devices are kept");
   t.same(body.devices.eth0, { name: "eth0", network: "nexusbr0", type: "nic", "security.port_isolation": "true" });
   t.notOk(body.devices.root, "no root override unless a pool or disk size is asked for");
 
@@ -170,9 +173,9 @@ t.test("a missing image alias is provision_failed naming the alias and the build
   t.equal(fake.instances.size, 0);
 });
 
-t.test("a start failure (busy SSH port) is provision_failed and leaves no container behind", async (t) => {
+t.test("a busy SSH port is provision_failed and leaves no container behind", async (t) => {
   const { fake, provider } = await setup(t);
-  fake.startFailure = "Failed to start device \"nexus-ssh\": Error occurred when starting proxy device: listen tcp 0.0.0.0:2222: bind: address already in use";
+  fake.proxyFailure = "Failed to start device \"nexus-ssh\": Error occurred when starting proxy device: listen tcp 0.0.0.0:2222: bind: address already in use";
   const error = await rejectsWith(t, provider.provision(spec(), op()), "provision_failed");
   t.match(error.details.backend, /address already in use/);
   t.match(error.hint, /port/);
@@ -270,7 +273,7 @@ t.test("exec with stdin stages a private file and keeps argv positional", async 
   const handle = await provider.provision(spec(), op());
   await provider.exec(handle, ["cat", "; rm -rf /"], op(), { stdin: "hello\n" });
   const instance = fake.instances.get(handle.id)!;
-  const staged = [...instance.files.entries()].find(([path]) => path.startsWith("/tmp/.nexus-stdin-"));
+  const staged = [...instance.files.entries()].find(([path]) => path.startsWith("/var/tmp/.nexus-stdin-"));
   t.ok(staged, "stdin written with the files API");
   t.equal(staged![1].data.toString(), "hello\n");
   t.equal(staged![1].headers["x-incus-mode"], "0600");

@@ -92,7 +92,8 @@ export async function execInInstance(
   }
   let command = [...argv];
   if (options.stdin !== undefined) {
-    const stdinPath = `/tmp/.nexus-stdin-${randomBytes(8).toString("hex")}`;
+    // /var/tmp, not /tmp: a container that is still booting may mount a fresh /tmp over the file.
+    const stdinPath = `/var/tmp/.nexus-stdin-${randomBytes(8).toString("hex")}`;
     await pushFile(client, instance, stdinPath, options.stdin, signal, { mode: 0o600, uid: account.uid, gid: account.gid });
     command = ["/bin/sh", "-c", STDIN_WRAPPER, "nexus-stdin", stdinPath, ...argv];
   }
