@@ -25,3 +25,5 @@ export { detectSocket } from "./incus/endpoint.js";
 export { SSH_DEVICE, instanceName } from "./naming.js";
 export { waitForSshBanner, type SshBannerOptions } from "./ssh-ready.js";
 export type { LxcProvider } from "./provider.js";
+// The base-image builder (`nexus node image build`).
+export * from "./image/index.js";
