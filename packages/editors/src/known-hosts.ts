@@ -23,6 +23,8 @@ export function withoutKnownHost(text: string, name: string): string {
 
 /** `text` with every line for `name` replaced by one line pinning `key` (`<type> <base64>`). */
 export function withKnownHost(text: string, name: string, key: string): string {
+  const pinned = text.split("\n").filter((line) => lineNames(line).includes(name));
+  if (pinned.length === 1 && pinned[0] === `${name} ${key}`) return text;
   return `${withoutKnownHost(text, name)}${name} ${key}\n`;
 }
 

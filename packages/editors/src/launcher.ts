@@ -95,7 +95,8 @@ export function makeEditorLauncher(recipe: EditorRecipe, ctx: PluginContext): Ed
     command,
 
     deepLink(target) {
-      return recipe.deepLink?.(assertEditorTarget(target), ctx);
+      const valid = assertEditorTarget(target);
+      return recipe.deepLink?.(valid, ctx);
     },
 
     async launch(target, op): Promise<EditorLaunchResult> {
