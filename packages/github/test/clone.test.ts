@@ -1,5 +1,5 @@
 // cloneLocally against local repositories: origin is the fork, upstream the original.
-import t from "tap";
+import t, { type Test } from "tap";
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -11,7 +11,7 @@ const gitEnv = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@exam
 const git = (args: string[], cwd?: string) => execFileSync("git", args, { cwd, env: gitEnv, encoding: "utf8" }).trim();
 
 /** An upstream bare repository with `main` and `feature`, and a bare "fork" cloned from it. */
-function repositories(t: typeof import("tap").default): { root: string; upstream: string; fork: string } {
+function repositories(t: Test): { root: string; upstream: string; fork: string } {
   const tree = tempTree({ work: { "README.md": "hello\n" } });
   t.teardown(tree.cleanup);
   const work = join(tree.dir, "work");

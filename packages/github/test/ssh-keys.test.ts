@@ -1,6 +1,6 @@
 // Key discovery order, in-process generation (modes, OpenSSH format ssh-keygen accepts),
 // and upload where a duplicate is success.
-import t from "tap";
+import t, { type Test } from "tap";
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,7 +15,7 @@ function keyPair(type: "ed25519" | "ecdsa" | "rsa", comment: string): { private:
   return { private: pair.private, public: pair.public };
 }
 
-function home(t: typeof import("tap").default, files: Record<string, { private: string; public?: string }> = {}): string {
+function home(t: Test, files: Record<string, { private: string; public?: string }> = {}): string {
   const tree = tempTree();
   t.teardown(tree.cleanup);
   if (Object.keys(files).length) mkdirSync(join(tree.dir, ".ssh"), { mode: 0o700 });
