@@ -23,3 +23,15 @@ export async function writeChecksums(dir) {
   writeFileSync(join(dir, CHECKSUMS_FILE), text);
   return text;
 }
+
+// `node scripts/release/checksums.mjs DIR` rewrites DIR/SHA256SUMS, e.g. after signing the
+// darwin binaries (signing changes their bytes).
+if (process.argv[1] && process.argv[1].endsWith("checksums.mjs")) {
+  const dir = process.argv[2];
+  if (!dir) {
+    process.stderr.write("usage: node scripts/release/checksums.mjs DIR\n");
+    process.exitCode = 2;
+  } else {
+    process.stdout.write(await writeChecksums(dir));
+  }
+}
