@@ -4,6 +4,8 @@ import { colorEnabled, makeContext, type CliIO, type CommandContext } from "./io
 import { renderError } from "./errors.js";
 import { VERSION } from "./version.js";
 import { registerConfigCommands } from "./commands/config.js";
+import { registerAuthCommands } from "./commands/auth.js";
+import { registerSshCommands } from "./commands/ssh.js";
 import { registerServerCommands } from "./commands/server.js";
 import { registerAgentCommands } from "./commands/agent.js";
 
@@ -56,6 +58,8 @@ export function buildProgram(io: CliIO): Command {
     })
     .exitOverride();
   registerConfigCommands(program, io);
+  registerAuthCommands(program, io);
+  registerSshCommands(program, io);
   registerServerCommands(program, io);
   registerAgentCommands(program, io);
   for (const sub of program.commands) sub.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });

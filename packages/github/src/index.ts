@@ -2,7 +2,7 @@
 // repository references, forks and local clones. The emulator is in @nexus/github/testing.
 export { githubAuth, githubAuth as default, createGithubAuth, GithubAuthOptionsSchema, TOKEN_SOURCES } from "./auth-provider.js";
 export type { GithubAuthOptions, GithubAuthInstance, GithubCredentials, TokenSource } from "./auth-provider.js";
-export { GITHUB_SCOPES, TOKEN_ENV_VARS, checkToken, tokenFromEnv, tokenFromGh, tokenFromDeviceFlow } from "./token-sources.js";
+export { GITHUB_SCOPES, TOKEN_ENV_VARS, checkToken, missingScopes, tokenFromEnv, tokenFromGh, tokenFromDeviceFlow } from "./token-sources.js";
 export type { GhOptions, DeviceFlowOptions } from "./token-sources.js";
 export { DEFAULT_GITHUB_API_URL, githubEndpoints, githubApiUrlForHost } from "./endpoints.js";
 export type { GithubEndpoints, EndpointInput } from "./endpoints.js";

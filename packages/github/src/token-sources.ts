@@ -7,6 +7,15 @@ import type { GithubEndpoints } from "./endpoints.js";
 /** Scopes nexus asks for: clone private repos and fork (repo), who you are (read:user), upload SSH keys. */
 export const GITHUB_SCOPES = ["repo", "read:user", "admin:public_key"] as const;
 
+// A broader scope covers a narrower one; write:public_key is all a key upload needs.
+const COVERED_BY: Record<string, string[]> = { "read:user": ["user"], "admin:public_key": ["write:public_key"] };
+
+/** The scopes nexus needs that a classic token's granted scopes (x-oauth-scopes) lack. */
+export function missingScopes(granted: readonly string[]): string[] {
+  const has = new Set(granted);
+  return GITHUB_SCOPES.filter((scope) => !has.has(scope) && !(COVERED_BY[scope] ?? []).some((broader) => has.has(broader)));
+}
+
 export const TOKEN_ENV_VARS = ["NEXUS_GITHUB_TOKEN", "GITHUB_TOKEN"] as const;
 
 // Header-safe: a token goes into `Authorization: token …`.
