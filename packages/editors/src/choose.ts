@@ -35,6 +35,8 @@ export interface ChooseEditorInput {
   /** Where editors come from: a registry, or a list of descriptors (default: the built-ins). */
   editors?: PluginRegistry | readonly EditorDescriptor[];
   op: Op;
+  /** Detections already made (e.g. by `nexus editor detect`), by editor name: not repeated. */
+  detections?: ReadonlyMap<string, EditorDetection>;
   /** Passed to editor factories; default: `env`, `op.log`, no data dir. */
   context?: Partial<PluginContext>;
 }
@@ -63,7 +65,7 @@ export async function chooseEditor(input: ChooseEditorInput): Promise<EditorChoi
 
   const pick = async (descriptor: EditorDescriptor, source: EditorChoiceSource) => {
     const launcher = await instantiate(descriptor);
-    const detection = await launcher.detect(input.op);
+    const detection = input.detections?.get(descriptor.name) ?? (await launcher.detect(input.op));
     return { kind: "editor" as const, name: descriptor.name, displayName: descriptor.displayName, launcher, detection, source };
   };
 

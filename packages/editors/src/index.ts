@@ -20,3 +20,4 @@ export {
 } from "./ssh-config.js";
 export { knownHostsName } from "./known-hosts.js";
 export { connectionSharingFromVersion, detectConnectionSharing, type ConnectionSharingSupport } from "./connection-sharing.js";
+export { editorTargetFromWorkspace, forwardsFromWorkspace, sshEntryFromWorkspace } from "./workspace.js";
