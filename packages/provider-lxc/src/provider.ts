@@ -1,6 +1,6 @@
 // The lxc provider: workspaces as Incus/LXD system containers.
 import { readFile } from "node:fs/promises";
-import { isIP } from "node:net";
+import { createServer, isIP } from "node:net";
 import {
   LABELS,
   NexusError,
@@ -78,6 +78,20 @@ export function sshListenAddress(bind: string, port: number): string {
 /** The proxy device: node port → the container's sshd, connected from inside its network namespace. */
 function sshDevice(spec: WorkspaceSpec): IncusDevice {
   return { type: "proxy", listen: sshListenAddress(spec.sshBindAddress ?? "0.0.0.0", spec.sshPort), connect: "tcp:127.0.0.1:22", bind: "host" };
+}
+
+/**
+ * Whether the node port can be bound now. Incus needs about six seconds to report a
+ * busy proxy port (and only after the container exists); this answers in a millisecond.
+ * Only EADDRINUSE counts: other errors (e.g. a low port for a non-root caller) are left
+ * for Incus, which binds as root, to decide.
+ */
+function portInUse(bind: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "EADDRINUSE"));
+    server.listen({ host: bind, port, exclusive: true }, () => server.close(() => resolve(false)));
+  });
 }
 
 function portFromListen(listen: string | undefined): number | undefined {
@@ -323,6 +337,13 @@ export class LxcProvider implements ProviderInstance {
       const timings: Record<string, number> = {};
       const lap = (phase: string) => (timings[phase] = Math.round(performance.now() - began));
       throwIfAborted(op.signal, `provision ${name}`);
+      const bind = spec.sshBindAddress ?? "0.0.0.0";
+      if (client.local && (await portInUse(bind, spec.sshPort))) {
+        throw new NexusError("provision_failed", `lxc: SSH port ${spec.sshPort} is already in use on the node`, {
+          details: { plugin: PLUGIN, instance: name, sshPort: spec.sshPort, sshBindAddress: bind },
+          hint: "Another process listens on this port; free it, or keep the agent's `--ssh-ports` range for nexus.",
+        });
+      }
       const body = await this.#createBody(client, spec, name, step);
       if (!(await this.#create(client, body, spec.image ?? this.#options.image, step))) {
         // Lost a race with a concurrent provision of the same workspace: continue with its container.

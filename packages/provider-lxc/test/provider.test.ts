@@ -15,6 +15,17 @@ import { FakeIncus } from "./fake-incus.js";
 /** tap's test object type (the last `t.test` overload takes just the callback). */
 type TapTest = Parameters<Parameters<typeof t.test>[0]>[0];
 
+/** A port free on this machine now: the provider checks the node port before creating anything. */
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, "0.0.0.0", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+const PORT = await freePort();
+const OTHER_PORT = await freePort();
+
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl user@laptop";
 
 function op(signal: AbortSignal = AbortSignal.timeout(10_000)): Op {
@@ -25,7 +36,7 @@ function spec(overrides: Partial<WorkspaceSpec> = {}): WorkspaceSpec {
   return {
     workspaceId: "ws_01abc",
     name: "hello",
-    sshPort: 2222,
+    sshPort: PORT,
     authorizedKeys: [KEY],
     labels: { "nexus.test-run": "run-1" },
     ...overrides,
@@ -76,7 +87,7 @@ t.test("provision creates a labelled, limited, isolated container with an SSH pr
   t.equal(body.config["security.nesting"], "false");
   t.notOk(body.devices["nexus-ssh"], "the SSH port is attached once the container runs");
   const [attach] = fake.find("PATCH", `/1.0/instances/${body.name}`);
-  t.same(attach!.json.devices["nexus-ssh"], { type: "proxy", listen: "tcp:127.0.0.1:2222", connect: "tcp:127.0.0.1:22", bind: "host" });
+  t.same(attach!.json.devices["nexus-ssh"], { type: "proxy", listen: `tcp:127.0.0.1:${PORT}`, connect: "tcp:127.0.0.1:22", bind: "host" });
   t.same(attach!.json.devices.eth0, body.devices.eth0, "the other devices are kept");
   t.same(body.devices.eth0, { name: "eth0", network: "nexusbr0", type: "nic", "security.port_isolation": "true" });
   t.notOk(body.devices.root, "no root override unless a pool or disk size is asked for");
@@ -84,7 +95,7 @@ t.test("provision creates a labelled, limited, isolated container with an SSH pr
   t.equal(handle.provider, "lxc");
   t.equal(handle.id, body.name);
   t.equal(handle.workspaceId, "ws_01abc");
-  t.equal(handle.sshPort, 2222);
+  t.equal(handle.sshPort, PORT);
   t.match(handle.hostKey, /^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5[A-Za-z0-9+/]+=*$/);
   const files = fake.instances.get(handle.id)!.files;
   t.equal(files.get("/etc/ssh/ssh_host_ed25519_key.pub")!.data.toString().trim(), handle.hostKey, "the seeded key is the one reported");
@@ -142,8 +153,8 @@ t.test("provision is idempotent per workspace and starts a stopped container", a
   t.same(fake.find("PUT", `/1.0/instances/${first.id}/state`).map((r) => r.json.action), ["start", "start"], "the first start, then the restart");
   t.equal(fake.instances.get(first.id)!.status, "Running");
 
-  await provider.provision(spec({ sshPort: 2300 }), op());
-  t.equal(fake.instances.get(first.id)!.devices["nexus-ssh"]!.listen, "tcp:0.0.0.0:2300", "a changed SSH port is applied");
+  await provider.provision(spec({ sshPort: OTHER_PORT }), op());
+  t.equal(fake.instances.get(first.id)!.devices["nexus-ssh"]!.listen, `tcp:0.0.0.0:${OTHER_PORT}`, "a changed SSH port is applied");
 });
 
 t.test("bad input is rejected before anything reaches the daemon", async (t) => {
@@ -175,11 +186,21 @@ t.test("a missing image alias is provision_failed naming the alias and the build
 
 t.test("a busy SSH port is provision_failed and leaves no container behind", async (t) => {
   const { fake, provider } = await setup(t);
-  fake.proxyFailure = "Failed to start device \"nexus-ssh\": Error occurred when starting proxy device: listen tcp 0.0.0.0:2222: bind: address already in use";
+  fake.proxyFailure = `Failed to start device "nexus-ssh": Error occurred when starting proxy device: listen tcp 0.0.0.0:${PORT}: bind: address already in use`;
   const error = await rejectsWith(t, provider.provision(spec(), op()), "provision_failed");
   t.match(error.details.backend, /address already in use/);
   t.match(error.hint, /port/);
   t.equal(fake.instances.size, 0);
+});
+
+t.test("a port already bound on the node fails at once, before anything is created", async (t) => {
+  const { fake, provider } = await setup(t);
+  const squatter = createNetServer();
+  await new Promise<void>((resolve) => squatter.listen(OTHER_PORT, "0.0.0.0", resolve));
+  t.teardown(() => void squatter.close());
+  const error = await rejectsWith(t, provider.provision(spec({ sshPort: OTHER_PORT }), op()), "provision_failed");
+  t.match(error.message, new RegExp(`port ${OTHER_PORT} is already in use`));
+  t.equal(fake.find("POST", "/1.0/instances").length, 0);
 });
 
 t.test("a failing setup script is provision_failed with its stderr, and the container is removed", async (t) => {
@@ -301,13 +322,13 @@ t.test("inspect, list, start, stop and destroy", async (t) => {
   t.same(await provider.inspect(handle, op()), {
     state: "running",
     address: "10.213.0.50",
-    sshPort: 2222,
+    sshPort: PORT,
     labels: { "nexus.test-run": "run-1", "nexus.managed": "true", "nexus.workspace": "ws_01abc", "nexus.name": "hello" },
   });
   const listed = await provider.list(op());
   t.same(listed.map((h) => h.id), [handle.id], "only nexus-managed containers");
   t.equal(listed[0]!.workspaceId, "ws_01abc");
-  t.equal(listed[0]!.sshPort, 2222);
+  t.equal(listed[0]!.sshPort, PORT);
 
   await provider.stop(handle, op());
   t.same(fake.find("PUT", `/1.0/instances/${handle.id}/state`).at(-1)!.json, { action: "stop", timeout: 10, force: false });

@@ -70,9 +70,12 @@ export class IncusClient {
   readonly #dispatcher: Promise<Dispatcher>;
   readonly #project: string | undefined;
   readonly #describe: string;
+  /** The daemon runs on this machine (unix socket): node ports can be checked locally. */
+  readonly local: boolean;
 
   constructor(endpoint: IncusEndpoint, project?: string) {
     this.#project = project;
+    this.local = endpoint.kind === "socket";
     if (endpoint.kind === "socket") {
       // The host part is ignored on a unix socket; it only has to be a valid origin.
       this.#origin = "http://incus.socket";
