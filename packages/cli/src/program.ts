@@ -8,6 +8,8 @@ import { registerAuthCommands } from "./commands/auth.js";
 import { registerSshCommands } from "./commands/ssh.js";
 import { registerServerCommands } from "./commands/server.js";
 import { registerAgentCommands } from "./commands/agent.js";
+import { registerWorkspaceCommands } from "./commands/workspace.js";
+import { ExitStatus } from "./exit.js";
 import { registerEditorCommands } from "./commands/editor.js";
 
 export type Handler<A extends unknown[]> = (ctx: CommandContext, ...args: A) => Promise<void> | void;
@@ -63,6 +65,7 @@ export function buildProgram(io: CliIO): Command {
   registerSshCommands(program, io);
   registerServerCommands(program, io);
   registerAgentCommands(program, io);
+  registerWorkspaceCommands(program, io);
   registerEditorCommands(program, io);
   for (const sub of program.commands) sub.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   return program;
@@ -76,6 +79,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
     return 0;
   } catch (error) {
+    if (error instanceof ExitStatus) return error.status;
     if (error instanceof CommanderError) {
       if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help") return 0;
       // Commander already printed its message unless --json asked for a document.
