@@ -25,8 +25,10 @@ import { action } from "../program.js";
 import { table } from "../render.js";
 import { serverSession } from "../session.js";
 
+// No overall time limit: a terminal editor runs for as long as the user edits. Version
+// probes and API calls have their own limits.
 function commandOp(ctx: CommandContext): Op {
-  return { signal: AbortSignal.timeout(60_000), log: ctx.verbose ? createLogger({ level: "debug" }, ctx.io.stderr) : silentLogger };
+  return { signal: new AbortController().signal, log: ctx.verbose ? createLogger({ level: "debug" }, ctx.io.stderr) : silentLogger };
 }
 
 function pluginContext(ctx: CommandContext) {
