@@ -168,7 +168,11 @@ export class GithubEmulator {
   static async start(options: GithubEmulatorOptions = {}): Promise<GithubEmulator> {
     let emulator: GithubEmulator | undefined;
     const server = createServer((req, res) => {
-      void emulator!.#handle(req, res);
+      // A bug in a handler answers 500 (and shows in the recorded exchanges) instead of crashing the test run.
+      emulator!.#handle(req, res).catch((error: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { "content-type": "application/json; charset=utf-8" });
+        res.end(JSON.stringify(errorBody(`emulator error: ${(error as Error).message}`, 500, DOCS)));
+      });
     });
     server.listen(0, "127.0.0.1");
     await once(server, "listening");
