@@ -17,3 +17,4 @@ export * from "./graph.js";
 export * from "./wire/index.js";
 export * from "./client.js";
 export * from "./services/index.js";
+export * from "./agent/index.js";

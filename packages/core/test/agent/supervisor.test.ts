@@ -114,6 +114,7 @@ t.test("starts in dependency order, waits for health (tcp, http, process), stops
     return text.includes("web sees") ? text : undefined;
   }, "web output");
   t.match(webLog, "web sees from-project http://localhost/api", "project env and service env reach the service");
+  t.match(readFileSync(join(h.stateDir, "services.log"), "utf8"), "web | web sees from-project", "the combined log prefixes each line with its service");
 
   const again = await h.cli("start");
   t.equal(again.status?.pid, started.status?.pid, "start is a no-op while the daemon runs");

@@ -10,9 +10,10 @@
 // and only APIs Node 18 has. Commands (argv[0]):
 //   run              the daemon itself (started by `start`, detached)
 //   start            launch the daemon unless one runs; return once it has started the first services
-//   wait MS [--post-start]  until every service is healthy, one failed, or MS passed; then post_start
+//   wait [MS] [--post-start]  until every service is healthy, one failed, or MS passed; then post_start
+//   hook NAME        one lifecycle hook (setup runs once: a marker file remembers it)
 //   prepare          setup (once) then pre_start
-//   up MS            pre_start, start, wait, post_start (a workspace start)
+//   up [MS]          pre_start, start, wait, post_start (a workspace start)
 //   down             pre_stop, then stop (a workspace stop)
 //   stop             stop the daemon: services in reverse order, SIGTERM then SIGKILL
 //   status           print the status file
@@ -33,6 +34,7 @@ export async function supervisorProgram(argv: string[], paths: SupervisorPaths):
   const SUPERVISOR_LOG = path.join(paths.stateDir, "supervisor.log");
   const LIFECYCLE_LOG = path.join(paths.stateDir, "lifecycle.log");
   const SETUP_MARKER = path.join(paths.stateDir, "setup.done");
+  const COMBINED_LOG = path.join(paths.stateDir, "services.log");
   const SCRIPT = process.argv[1] ?? "";
   const HEARTBEAT_MS = 5_000;
   const TAIL_CHARS = 4_000;
@@ -76,8 +78,11 @@ export async function supervisorProgram(argv: string[], paths: SupervisorPaths):
   /** Started as root (the cheapest exec for the agent), everything runs as the workspace user. */
   function dropPrivileges(workspace: WorkspaceFile): void {
     if (typeof process.getuid !== "function" || process.getuid() !== 0 || workspace.user.uid === 0) return;
+    // initgroups (the user's supplementary groups) exists up to Node 22; setgroups everywhere.
+    const withGroups = process as NodeJS.Process & { initgroups?: (user: string, group: number) => void };
     try {
-      process.initgroups?.(workspace.user.name, workspace.user.gid);
+      if (withGroups.initgroups) withGroups.initgroups(workspace.user.name, workspace.user.gid);
+      else process.setgroups?.([workspace.user.gid]);
     } catch {
       process.setgroups?.([workspace.user.gid]);
     }
@@ -291,6 +296,7 @@ export async function supervisorProgram(argv: string[], paths: SupervisorPaths):
 
   async function runDaemon(workspace: WorkspaceFile): Promise<number> {
     const env = environment(workspace);
+    const combined = logWriter(COMBINED_LOG, workspace.log_max_bytes);
     fs.writeFileSync(PID_FILE, `${process.pid}\n`);
     const startedAt = now();
     let state: SupervisorStatus["state"] = "starting";
@@ -376,8 +382,23 @@ export async function supervisorProgram(argv: string[], paths: SupervisorPaths):
         return;
       }
       unit.child = child;
-      child.stdout?.on("data", (chunk: Buffer) => log.write(chunk));
-      child.stderr?.on("data", (chunk: Buffer) => log.write(chunk));
+      // Each stream goes to the service's own log as is, and line by line, prefixed with
+      // the service's name, to the combined log that `logs` without a service serves.
+      const forward = () => {
+        let partial = "";
+        return (chunk: Buffer) => {
+          log.write(chunk);
+          const lines = (partial + chunk.toString("utf8")).split("\n");
+          partial = lines.pop() ?? "";
+          if (partial.length > 4_096) {
+            lines.push(partial);
+            partial = "";
+          }
+          if (lines.length > 0) combined.write(lines.map((line) => `${spec.name} | ${line}\n`).join(""));
+        };
+      };
+      child.stdout?.on("data", forward());
+      child.stderr?.on("data", forward());
       child.once("close", () => log.close());
       let exited = false;
       const onExit = (code: number | null, signal: NodeJS.Signals | null, error?: Error) => {
@@ -695,6 +716,12 @@ export async function supervisorProgram(argv: string[], paths: SupervisorPaths):
     return { ok: true, status: readStatus() };
   }
 
+  /** Long enough for every service to reach its own deadline, one after another, and a margin. */
+  function defaultWaitMs(workspace: WorkspaceFile): number {
+    const total = workspace.services.reduce((sum, s) => sum + s.health_check.start_period + s.health_check.retries * s.health_check.interval + s.health_check.timeout, 0);
+    return Math.min(30 * 60_000, total + 30_000);
+  }
+
   const print = (result: SupervisorResult): number => {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return result.ok ? 0 : 1;
@@ -711,10 +738,15 @@ export async function supervisorProgram(argv: string[], paths: SupervisorPaths):
       case "start":
         return print(await start());
       case "wait": {
-        const result = await wait(Number(rest[0]) || 600_000);
+        const result = await wait(Number(rest[0]) || defaultWaitMs(workspace));
         if (!result.ok || !rest.includes("--post-start")) return print(result);
         const hook = await runHook(workspace, "post_start", env);
         return print(hook.ok ? result : { ...hook, status: result.status ?? null });
+      }
+      case "hook": {
+        const hook = rest[0] as LifecycleHook;
+        if (!["setup", "pre_start", "post_start", "pre_stop"].includes(hook)) return print({ ok: false, stage: "supervisor", message: `unknown hook ${JSON.stringify(hook)}` });
+        return print(await runHook(workspace, hook, env));
       }
       case "prepare": {
         const setup = await runHook(workspace, "setup", env);
@@ -727,7 +759,7 @@ export async function supervisorProgram(argv: string[], paths: SupervisorPaths):
         if (workspace.services.length > 0) {
           const started = await start();
           if (!started.ok) return print(started);
-          const healthy = await wait(Number(rest[0]) || 600_000);
+          const healthy = await wait(Number(rest[0]) || defaultWaitMs(workspace));
           if (!healthy.ok) return print(healthy);
           status = healthy.status ?? null;
         }

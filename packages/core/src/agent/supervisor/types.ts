@@ -9,7 +9,7 @@ import type { Health, ServiceState } from "../../state.js";
 export interface SupervisorPaths {
   /** The agent-written description of the workspace (WorkspaceFile). */
   workspaceFile: string;
-  /** status.json, supervisor.pid, supervisor.log, lifecycle.log, the setup marker. */
+  /** status.json, supervisor.pid, supervisor.log, lifecycle.log, services.log (every service, line by line), the setup marker. */
   stateDir: string;
   /** One `<service>.log` per service. */
   logDir: string;

@@ -1,0 +1,99 @@
+// Keeps the server's view of running workspaces current: reads each one's supervisor
+// status every few seconds and reports services whose state or health changed, and
+// notices containers that stopped or vanished behind nexus's back.
+import type { Handle, ProviderInstance } from "../contracts/provider.js";
+import type { Logger } from "../logger.js";
+import { readSupervisorStatus } from "./container.js";
+import type { OutgoingEvent } from "./outbox.js";
+import type { SupervisorStatus } from "./supervisor/types.js";
+import { sleep } from "./timing.js";
+
+/** The supervisor rewrites its status every 5 s; this much silence means it died. */
+const STALE_STATUS_MS = 30_000;
+const STEP_TIMEOUT_MS = 15_000;
+
+interface Watched {
+  handle: Handle;
+  /** Last reported `status/health/last_error` per service. */
+  reported: Map<string, string>;
+}
+
+export class ServiceWatcher {
+  readonly #watched = new Map<string, Watched>();
+
+  constructor(
+    private readonly provider: ProviderInstance,
+    private readonly emit: (event: OutgoingEvent) => void,
+    private readonly log: Logger,
+    private readonly intervalMs: number,
+  ) {}
+
+  get size(): number {
+    return this.#watched.size;
+  }
+
+  /** Starts watching (again); a status at hand is reported at once. */
+  watch(workspaceId: string, handle: Handle, status?: SupervisorStatus | null): void {
+    const watched = this.#watched.get(workspaceId) ?? { handle, reported: new Map() };
+    watched.handle = handle;
+    this.#watched.set(workspaceId, watched);
+    if (status) this.report(workspaceId, status);
+  }
+
+  unwatch(workspaceId: string): void {
+    this.#watched.delete(workspaceId);
+  }
+
+  /** Service events for what changed since the last report of this workspace. */
+  report(workspaceId: string, status: SupervisorStatus): void {
+    const watched = this.#watched.get(workspaceId);
+    const reported = watched?.reported ?? new Map<string, string>();
+    const at = new Date().toISOString();
+    const stale = status.state === "running" && Date.now() - Date.parse(status.updated_at) > STALE_STATUS_MS;
+    for (const [name, service] of Object.entries(status.services)) {
+      const current = stale
+        ? { status: "error" as const, health: "unhealthy" as const, last_error: "the service supervisor stopped answering" }
+        : { status: service.status, health: service.health, last_error: service.last_error };
+      const key = `${current.status}/${current.health}/${current.last_error ?? ""}`;
+      if (reported.get(name) === key) continue;
+      reported.set(name, key);
+      this.emit({ type: "service", workspace_id: workspaceId, name, ...current, last_check: service.last_check, at });
+    }
+  }
+
+  /** Polls every watched workspace until the signal aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    while (await sleep(this.intervalMs, signal)) {
+      for (const [workspaceId, watched] of [...this.#watched]) {
+        if (signal.aborted) return;
+        await this.#check(workspaceId, watched, signal);
+      }
+    }
+  }
+
+  async #check(workspaceId: string, watched: Watched, signal: AbortSignal): Promise<void> {
+    const op = { signal: AbortSignal.any([signal, AbortSignal.timeout(STEP_TIMEOUT_MS)]), log: this.log };
+    try {
+      const status = await readSupervisorStatus(this.provider, watched.handle, op);
+      if (status && this.#watched.get(workspaceId) === watched) this.report(workspaceId, status);
+    } catch (error) {
+      if (signal.aborted || this.#watched.get(workspaceId) !== watched) return;
+      const observed = await this.provider.inspect(watched.handle, op).catch(() => undefined);
+      if (!observed || observed.state === "running" || this.#watched.get(workspaceId) !== watched) {
+        this.log.debug({ err: error, workspace_id: workspaceId }, "reading service status failed");
+        return;
+      }
+      this.unwatch(workspaceId);
+      const at = new Date().toISOString();
+      this.log.warn({ workspace_id: workspaceId, state: observed.state }, "a running workspace's container is no longer running");
+      this.emit(
+        observed.state === "stopped"
+          ? { type: "workspace_status", workspace_id: workspaceId, status: "stopped", at }
+          : {
+              type: "workspace_status", workspace_id: workspaceId, status: "error", at,
+              error: { code: "provision_failed", message: observed.state === "absent" ? "the workspace's container disappeared" : `the workspace's container is in state ${observed.state}${observed.reason ? `: ${observed.reason}` : ""}` },
+            },
+      );
+    }
+  }
+}
