@@ -6,7 +6,8 @@ const SAFE_WORD = /^[A-Za-z0-9_\/.:=@%+,-]+$/;
 
 /** One shell word: unchanged when it is plainly safe, else single-quoted. */
 export function shellQuote(word: string): string {
-  if (word !== "" && SAFE_WORD.test(word)) return word;
+  // A leading `=` is an expansion in zsh (`=cmd` → its path).
+  if (SAFE_WORD.test(word) && !word.startsWith("=")) return word;
   return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 

@@ -93,9 +93,10 @@ export async function ensureSshInclude(options: SshIncludeOptions = {}): Promise
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
-    if (stat?.isSymbolicLink()) return manual(`${file} is a symlink (managed by another tool, e.g. home-manager)`);
+    // Read through a symlink: a managed config may already include the nexus file.
     const original = stat ? readOptional(file) ?? Buffer.alloc(0) : Buffer.alloc(0);
     if (stat && includesFile(original.toString("utf8"), target, sshDir)) return { status: "present", file, line };
+    if (stat?.isSymbolicLink()) return manual(`${file} is a symlink (managed by another tool, e.g. home-manager)`);
     const denied = (stat && notWritable(file, file)) || notWritable(sshDir, sshDir);
     if (denied) return manual(denied);
     // Never group/world-writable: OpenSSH refuses such a config.

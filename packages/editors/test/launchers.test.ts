@@ -2,7 +2,7 @@ import t from "tap";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isNexusError, silentLogger, type EditorDescriptor, type EditorTarget } from "@nexus/core";
-import { builtinEditors, createSshConfig, isInteractiveLauncher, parseVersion, probeVersion, type EditorLauncher } from "@nexus/editors";
+import { builtinEditors, createSshConfig, formatCommand, isInteractiveLauncher, parseVersion, probeVersion, shellQuote, type EditorLauncher } from "@nexus/editors";
 import { FAKE_VERSIONS, fakeBin, tempDir, testOp } from "./fake-editors.js";
 
 const TARGET: EditorTarget = Object.freeze({ host: "nexus-api", workspaceName: "api", remotePath: "/home/dev/my-app" });
@@ -180,3 +180,12 @@ for (const [what, target] of BAD_TARGETS) {
     }
   });
 }
+
+t.test("shellQuote / formatCommand: plain words stay, everything else is single-quoted", async (t) => {
+  t.equal(formatCommand(["code", "--folder-uri", "vscode-remote://ssh-remote+nexus-api/home/dev/x"]), "code --folder-uri vscode-remote://ssh-remote+nexus-api/home/dev/x");
+  t.equal(shellQuote("a&b#c"), "'a&b#c'");
+  t.equal(shellQuote("it's"), `'it'\\''s'`);
+  t.equal(shellQuote(""), "''");
+  t.equal(shellQuote("=ls"), "'=ls'");
+  t.equal(shellQuote("$(reboot)"), "'$(reboot)'");
+});

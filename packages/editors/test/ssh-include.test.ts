@@ -135,7 +135,8 @@ t.test("a symlink whose target already includes the file counts as present", asy
   writeFileSync(store, `${s.line}\nHost a\n`);
   mkdirSync(s.sshDir, { recursive: true, mode: 0o700 });
   symlinkSync(store, s.config);
-  t.equal((await s.run()).status, "manual", "a symlink is never written");
+  t.equal((await s.run()).status, "present");
+  t.ok(lstatSync(s.config).isSymbolicLink(), "still a symlink");
 });
 
 t.test("a stale lock left by a dead process is taken over", async (t) => {
