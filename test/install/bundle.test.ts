@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bundleEntries, unsatisfiableRequires } from "../../scripts/release/bundle.mjs";
+import { bundleEntries, unbundledRelativeRequires } from "../../scripts/release/bundle.mjs";
 import { writeChecksums } from "../../scripts/release/checksums.mjs";
 import { ROOT, sha256, which } from "./harness.js";
 
@@ -15,10 +15,17 @@ function tempDir(t: { teardown(fn: () => void): void }): string {
   return dir;
 }
 
-t.test("requires of anything but a Node builtin are reported", async (t) => {
-  t.same(unsatisfiableRequires(`const a = require("node:fs"); const b = __require("crypto"); const c = require2("worker_threads");`), []);
-  t.same(unsatisfiableRequires(`var formatter = require("./impl/format"); var x = __require("cpu-features");`), ['require("./impl/format")', 'require("cpu-features")']);
-  t.same(unsatisfiableRequires(`obj.require("./not-a-call-to-require"); const r = require(name);`), [], "method calls and computed requires are not reported");
+t.test("relative requires esbuild could not see are reported", async (t) => {
+  t.same(unbundledRelativeRequires(`var formatter = require("./impl/format"); var up = __require('../lib/x.js');`), ['require("./impl/format")', 'require("../lib/x.js")']);
+  t.same(unbundledRelativeRequires(`const a = require("node:fs"); const b = __require("crypto"); const s = 'require("ajv/dist/runtime/equal")';`), [], "builtins and package specifiers are not reported");
+  t.same(unbundledRelativeRequires(`obj.require("./not-a-call-to-require"); const r = require(name);`), [], "method calls and computed requires are not reported");
+});
+
+t.test("a UMD module whose requires esbuild cannot see fails the bundle", async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, "entry.cjs"), `(function (factory) { factory(require, exports); })(function (require, exports) { exports.x = require("./hidden"); });\n`);
+  writeFileSync(join(dir, "hidden.js"), "module.exports = 1;\n");
+  await t.rejects(bundleEntries({ root: ROOT, entryPoints: { umd: join(dir, "entry.cjs") }, outDir: join(dir, "out") }), /still requires files esbuild could not see \(add an alias in bundle\.mjs\): require\("\.\/hidden"\)/);
 });
 
 t.test("ssh2 is bundled without its optional native addons and still generates keys", async (t) => {

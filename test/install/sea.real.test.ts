@@ -1,0 +1,91 @@
+// The real standalone binary for this machine, built by scripts/release/build-sea.mjs (the
+// platform Node package is cached under .tools/cache, so reruns take seconds), run with no Node
+// and no node_modules in reach, then installed by install.sh from a local release server.
+import t from "tap";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { buildStandaloneBinaries, binaryName, cliVersion } from "../../scripts/release/build-sea.mjs";
+import { writeChecksums } from "../../scripts/release/checksums.mjs";
+import { hostTarget } from "../../scripts/release/node-dist.mjs";
+import { BASE_TOOLS, ROOT, runInstaller, serveRelease, toolDir } from "./harness.js";
+
+const execFileAsync = promisify(execFile);
+
+const work = mkdtempSync(join(tmpdir(), "nexus-sea-test-"));
+t.teardown(() => rmSync(work, { recursive: true, force: true }));
+const releaseDir = join(work, "release", "latest");
+const home = join(work, "home");
+
+const built = await buildStandaloneBinaries({ root: ROOT, targets: [hostTarget()], outDir: releaseDir });
+const binary = join(releaseDir, binaryName(hostTarget()));
+
+// No node on PATH, a cwd outside the repository: nothing to fall back on but the binary itself.
+async function nexus(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(binary, args, { cwd: work, env: { HOME: home, PATH: "/usr/bin:/bin", ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+t.test("the binary prints the CLI's version, and nothing else", async (t) => {
+  const r = await nexus(["--version"]);
+  t.equal(r.code, 0);
+  t.equal(r.stdout.trim(), cliVersion(ROOT));
+  t.equal(r.stderr, "", "no warnings (SEA, loader) on stderr");
+});
+
+t.test("nexus config validate examples/hello", async (t) => {
+  const r = await nexus(["config", "validate", join(ROOT, "examples", "hello")]);
+  t.equal(r.code, 0, "exit 0", { stderr: r.stderr });
+  t.match(r.stdout, /config\.yaml is valid/);
+  const json = await nexus(["--json", "config", "validate", join(ROOT, "examples", "hello")]);
+  t.equal(json.code, 0);
+  t.equal(JSON.parse(json.stdout).valid, true);
+});
+
+t.test("errors keep their catalog exit codes inside the binary", async (t) => {
+  const r = await nexus(["config", "validate", work]);
+  t.equal(r.code, 2, "invalid_config exits 2");
+  t.match(r.stderr, "invalid_config");
+});
+
+t.test("NEXUS_SEA_ENTRY picks the program; an unknown one is refused", async (t) => {
+  const bogus = await nexus(["--version"], { NEXUS_SEA_ENTRY: "bogus" });
+  t.equal(bogus.code, 2);
+  t.match(bogus.stderr, "NEXUS_SEA_ENTRY must be one of cli, server, agent");
+  for (const program of built.skippedPrograms) {
+    const r = await nexus([], { NEXUS_SEA_ENTRY: program });
+    t.equal(r.code, 1, `${program}: not in this build`);
+    t.match(r.stderr, `this binary was built without the ${program} program`);
+  }
+  t.ok(built.programs.includes("cli"));
+  // The shells are one changesets fixed group: the server and the agent print the CLI's version.
+  for (const program of built.programs.filter((p: string) => p !== "cli")) {
+    const r = await nexus(["--version"], { NEXUS_SEA_ENTRY: program });
+    t.equal(r.code, 0, `${program} --version exits 0`, { stderr: r.stderr });
+    t.equal(r.stdout.trim(), cliVersion(ROOT), `${program} --version`);
+  }
+});
+
+t.test("install.sh installs the real binary from a local release and it runs", async (t) => {
+  await writeChecksums(releaseDir);
+  const server = await serveRelease(join(work, "release"));
+  const tools = toolDir(["git", "ssh", "curl", ...BASE_TOOLS]);
+  t.teardown(async () => {
+    await server.close();
+    tools.cleanup();
+  });
+  const r = await runInstaller([], { HOME: home, PATH: tools.dir, NEXUS_DOWNLOAD_URL: server.url, NEXUS_INSTALL_METHOD: "binary" });
+  t.equal(r.code, 0, "exit 0", { stderr: r.stderr });
+  t.match(r.stdout, `nexus ${cliVersion(ROOT)} (binary, ${hostTarget()})`);
+  const installed = join(home, ".local", "bin", "nexus");
+  t.ok(readFileSync(installed).equals(readFileSync(binary)), "installed file is the release binary");
+  const { stdout } = await execFileAsync(installed, ["--version"], { env: { HOME: home, PATH: "/usr/bin:/bin" } });
+  t.equal(stdout.trim(), cliVersion(ROOT));
+});
