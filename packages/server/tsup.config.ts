@@ -1,3 +1,4 @@
 import { nexusBuild } from "../../tooling/build/tsup.config.js";
 
-export default nexusBuild({ entry: ["src/index.ts", "src/main.ts"] });
+// node:sqlite exists only under its node: name, so the prefix must survive bundling.
+export default nexusBuild({ entry: ["src/index.ts", "src/main.ts"], removeNodeProtocol: false });

@@ -6,8 +6,8 @@ import { randomBytes } from "node:crypto";
 import rateLimit from "@fastify/rate-limit";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
-import { API_ROUTES, AuthService, NexusError, hashToken, type ApiRoute, type ApiRouteName, type Logger, type NexusServices, type Principal } from "@nexus/core";
-import { errorBody, sendError } from "./errors.js";
+import { API_ROUTES, AuthService, NexusError, hashToken, type ApiRoute, type ApiRouteName, type Logger, type NexusServices } from "@nexus/core";
+import { sendError } from "./errors.js";
 import { HttpMetrics } from "./metrics.js";
 import { buildOpenApiDocument } from "./openapi.js";
 import { parseInput, type ParsedInput } from "./request-input.js";
@@ -170,5 +170,3 @@ function respond(route: ApiRoute, request: FastifyRequest, reply: FastifyReply, 
   return reply.code(status).type("application/json; charset=utf-8").send(JSON.stringify(encoded.data));
 }
 
-export { errorBody };
-export type { Principal };
