@@ -1,6 +1,6 @@
 // workspace create / list / status / services / logs / stop / start / delete, in-process
 // against the fake server (wire-validated) with real git repositories in temp dirs.
-import t from "tap";
+import t, { type Test } from "tap";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -33,17 +33,13 @@ services:
     depends_on: [api]
 `;
 
-async function setup(t: Tap.Test, options: FakeServerOptions = {}) {
+async function setup(t: Test, options: FakeServerOptions = {}) {
   const server = await startFakeServer({ singleMachine: true, ...options });
   t.teardown(() => server.close());
   const home = mkdtempSync(join(tmpdir(), "nexus-home-"));
   t.teardown(() => rmSync(home, { recursive: true, force: true }));
   const env = { NEXUS_SERVER: server.url, NEXUS_TOKEN: server.options.token, NEXUS_HOME: home, HOME: home };
   return { server, env, home };
-}
-
-declare namespace Tap {
-  type Test = Parameters<Parameters<typeof t.test>[1]>[0];
 }
 
 t.test("create from a local directory: config sent as written, idempotency key, waits until running", async (t) => {

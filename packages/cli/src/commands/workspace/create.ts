@@ -56,7 +56,7 @@ export async function createWorkspace(ctx: CommandContext, input: CreateWorkspac
   const progress = createPhaseProgress(ctx);
   return withInterrupt(input.signal, async (signal) => {
     try {
-      const prepared = await prepare(ctx, input, progress, session.home, signal);
+      const prepared = await prepare(ctx, input, progress, signal);
       const started = Date.now();
       let created: CreateWorkspaceResponse;
       try {
@@ -102,7 +102,7 @@ export async function createWorkspace(ctx: CommandContext, input: CreateWorkspac
   });
 }
 
-async function prepare(ctx: CommandContext, input: CreateWorkspaceInput, progress: PhaseProgress, home: string, signal: AbortSignal): Promise<PreparedCreate> {
+async function prepare(ctx: CommandContext, input: CreateWorkspaceInput, progress: PhaseProgress, signal: AbortSignal): Promise<PreparedCreate> {
   const { env, cwd } = ctx.io;
   const source = classifyRepoInput(input.repo, cwd, env);
   const common = {
@@ -121,7 +121,7 @@ async function prepare(ctx: CommandContext, input: CreateWorkspaceInput, progres
   }
 
   progress.step(`looking up ${source.ref} on GitHub`);
-  const github = await resolveGithubRepo({ ref: source.ref, branch: input.branch, env, home, signal });
+  const github = await resolveGithubRepo(ctx, { ref: source.ref, branch: input.branch, signal });
   const { resolved } = github;
   const full = `${resolved.owner}/${resolved.name}`;
   if (resolved.forked) progress.done(`forked ${resolved.upstream?.owner}/${resolved.upstream?.name} to ${full}`);

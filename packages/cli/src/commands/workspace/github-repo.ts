@@ -2,43 +2,11 @@
 // (theirs, or their fork — created and waited for when needed), and an optional local
 // clone with `origin` = that repository and `upstream` = the original.
 import { existsSync } from "node:fs";
-import { NexusError, Secret } from "@nexus/core";
-import {
-  cloneLocally,
-  createGithubClient,
-  parseRepoRef,
-  resolveRepository,
-  tokenFromEnv,
-  type GithubClient,
-  type ResolvedRepository,
-} from "@nexus/github";
-import { readCredentials } from "../../home.js";
+import type { Secret } from "@nexus/core";
+import { cloneLocally, parseRepoRef, resolveRepository, type GithubClient, type ResolvedRepository } from "@nexus/github";
+import type { CommandContext } from "../../io.js";
+import { githubSession } from "../auth.js";
 import { git } from "./source.js";
-
-export interface GithubToken {
-  token: Secret;
-  /** `NEXUS_GITHUB_TOKEN`, `GITHUB_TOKEN` or `credentials.json`. */
-  source: string;
-}
-
-/** The user's GitHub token: the environment first, then what `nexus auth github` stored. */
-export function githubToken(env: Readonly<Record<string, string | undefined>>, home: string): GithubToken | undefined {
-  const fromEnv = tokenFromEnv(env);
-  if (fromEnv) return { token: fromEnv.token, source: fromEnv.variable };
-  const stored = readCredentials(home).github?.token;
-  return stored ? { token: new Secret(stored), source: "credentials.json" } : undefined;
-}
-
-export function requireGithubToken(env: Readonly<Record<string, string | undefined>>, home: string): GithubToken {
-  const found = githubToken(env, home);
-  if (!found) {
-    throw new NexusError("auth_required", "a GitHub repository needs a GitHub login, and none was found", {
-      details: { looked_in: ["NEXUS_GITHUB_TOKEN", "GITHUB_TOKEN", "credentials.json"] },
-      hint: "Run `nexus auth github` (or set NEXUS_GITHUB_TOKEN), then run this command again.",
-    });
-  }
-  return found;
-}
 
 export interface GithubRepoResult {
   resolved: ResolvedRepository;
@@ -47,20 +15,15 @@ export interface GithubRepoResult {
   client: GithubClient;
 }
 
-/** Parses the reference, identifies the user and decides on their repository or fork. */
-export async function resolveGithubRepo(input: {
-  ref: string;
-  branch?: string | undefined;
-  env: Readonly<Record<string, string | undefined>>;
-  home: string;
-  signal?: AbortSignal | undefined;
-}): Promise<GithubRepoResult> {
-  const { token } = requireGithubToken(input.env, input.home);
-  const client = createGithubClient({ token, env: input.env });
-  const ref = parseRepoRef(input.ref, { host: client.endpoints.host });
-  const me = await client.getAuthenticatedUser({ signal: input.signal });
-  const resolved = await resolveRepository(client, ref, me.login, { branch: input.branch, signal: input.signal });
-  return { resolved, login: me.login, token, client };
+/**
+ * Parses the reference, identifies the user (the login `nexus auth github` made, the
+ * environment, `gh`, or the device flow) and decides on their repository or fork.
+ */
+export async function resolveGithubRepo(ctx: CommandContext, input: { ref: string; branch?: string | undefined; signal?: AbortSignal | undefined }): Promise<GithubRepoResult> {
+  const session = await githubSession(ctx);
+  const ref = parseRepoRef(input.ref, { host: session.endpoints.host });
+  const resolved = await resolveRepository(session.client, ref, session.user.login, { branch: input.branch, signal: input.signal });
+  return { resolved, login: session.user.login, token: session.token, client: session.client };
 }
 
 /**

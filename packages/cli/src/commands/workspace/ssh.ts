@@ -11,15 +11,12 @@ import { NexusError, type WorkspaceDetail } from "@nexus/core";
 import { createSshConfig, hostAlias, shellQuote, type PortForward } from "@nexus/editors";
 import { DEFAULT_KEY_NAMES } from "@nexus/github";
 import { ExitStatus } from "../../exit.js";
-import { readUserConfig } from "../../home.js";
 import type { CommandContext } from "../../io.js";
 import { serverSession } from "../../session.js";
 import { workspaceRef } from "./common.js";
 
-/** The private key to offer: `ssh_key` in NEXUS_HOME/config.yaml, else the first default key in ~/.ssh. */
-export function sshIdentity(home: string, env: Readonly<Record<string, string | undefined>>): string | undefined {
-  const configured = readUserConfig(home).ssh_key;
-  if (typeof configured === "string" && configured !== "") return configured;
+/** The private key to offer: the first of ~/.ssh/id_ed25519, id_rsa, id_ecdsa (the keys `nexus ssh setup` uses). */
+export function sshIdentity(env: Readonly<Record<string, string | undefined>>): string | undefined {
   const sshDir = join(env.HOME || homedir(), ".ssh");
   return DEFAULT_KEY_NAMES.map((name) => join(sshDir, name)).find((path) => existsSync(path));
 }
@@ -64,7 +61,7 @@ export function sshEndpoint(detail: WorkspaceDetail): SshEndpoint {
 export async function prepareSsh(ctx: CommandContext, detail: WorkspaceDetail, home: string): Promise<{ configFile: string; alias: string }> {
   const endpoint = sshEndpoint(detail);
   const config = createSshConfig({ nexusHome: home, env: ctx.io.env });
-  const identityFile = sshIdentity(home, ctx.io.env);
+  const identityFile = sshIdentity(ctx.io.env);
   const forwards: PortForward[] = Object.values(detail.services).flatMap((s) =>
     s.local_port && s.port ? [{ localPort: s.local_port, remotePort: s.port, service: s.name }] : [],
   );
