@@ -60,7 +60,7 @@ async function fakeApi(t: { teardown(fn: () => unknown): void }, workspaces: Wor
 const VERSIONS: Record<string, string> = { code: "1.95.3", zed: "Zed 0.160.1", nvim: "NVIM v0.9.5", vim: "VIM - Vi IMproved 9.0" };
 
 /** A temp HOME, NEXUS_HOME and a PATH holding only fake editors that record their argv. */
-function sandbox(t: { teardown(fn: () => unknown): void }, editors: string[]) {
+function sandbox(t: { teardown(fn: () => unknown): void }, editors: string[], exitCodes: Record<string, number> = {}) {
   const root = mkdtempSync(join(tmpdir(), "nexus-cli-editor-"));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const bin = join(root, "bin");
@@ -72,6 +72,7 @@ function sandbox(t: { teardown(fn: () => unknown): void }, editors: string[]) {
       "#!/bin/sh",
       `if [ "$1" = "--version" ]; then echo '${VERSIONS[name] ?? "1.0.0"}'; exit 0; fi`,
       `{ for arg in "$@"; do printf '%s\\n' "$arg"; done; printf 'END\\n'; } > "${root}/${name}.argv"`,
+      `exit ${exitCodes[name] ?? 0}`,
     ].join("\n");
     writeFileSync(join(bin, name), `${script}\n`);
     chmodSync(join(bin, name), 0o755);
@@ -227,4 +228,13 @@ t.test("editor launch: a read-only ~/.ssh/config is left alone and the Include l
   t.equal(r.code, 0, r.stderr);
   t.match(r.stderr, new RegExp(`Add this line at the top of ${s.home}/.ssh/config:\\n  Include ${s.nexusHome}/ssh/config`));
   t.equal(readFileSync(join(s.home, ".ssh", "config"), "utf8"), "Host a\n");
+});
+
+t.test("editor launch --editor nvim: ssh -t runs in the foreground; its exit status becomes nexus's", async (t) => {
+  const s = sandbox(t, ["nvim", "ssh"], { ssh: 255 });
+  const api = await fakeApi(t, [workspace()]);
+  const r = await runCli(["editor", "launch", "my-app", "--editor", "nvim"], { env: { ...s.env, NEXUS_SERVER: api.url } });
+  t.equal(r.code, 255, "ssh's status");
+  t.same(await s.argv("ssh"), ["-t", "nexus-my-app", "--", "cd /home/dev/my-app && exec nvim ."]);
+  t.match(r.stdout, /Opening Neovim on nexus-my-app:\/home\/dev\/my-app/);
 });

@@ -19,6 +19,7 @@ import {
   type SshIncludeResult,
 } from "@nexus/editors";
 import { DEFAULT_KEY_NAMES } from "@nexus/github";
+import { ExitStatus } from "../exit.js";
 import { nexusHome, readUserConfig, updateUserConfig } from "../home.js";
 import type { CliIO, CommandContext } from "../io.js";
 import { action } from "../program.js";
@@ -204,6 +205,8 @@ export async function launchEditor(ctx: CommandContext, workspace: string, optio
   if (launched.exitCode !== undefined) result.exit_code = launched.exitCode;
   if (options.editor !== undefined && choice.source === "flag") updateUserConfig(session.home, { editor: choice.name });
   ctx.result(result);
+  // A terminal editor's session ends with ssh's status (255: the connection failed; ssh said why).
+  if (launched.exitCode) throw new ExitStatus(launched.exitCode);
   return result;
 }
 
