@@ -81,7 +81,8 @@ export function createHandlers(deps: HandlerDeps): Handlers {
         await sendFollowedLogs({ services, request, reply, closing }, user, params.id, input, deps.logsFollowIntervalMs);
         return STREAMED;
       }
-      return { status: 200, body: await services.workspaces.logs(user, params.id, input, requestSignal(reply, closing)) };
+      // An in-flight logs request is left to finish when the server closes (graceful shutdown).
+      return { status: 200, body: await services.workspaces.logs(user, params.id, input, requestSignal(reply)) };
     },
     stopWorkspace: async ({ principal, params, body }) => ({
       status: 202,

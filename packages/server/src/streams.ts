@@ -13,13 +13,17 @@ export interface StreamContext {
   closing: AbortSignal;
 }
 
-/** Aborted when the client disconnects before the response is complete, or the server closes. */
-export function requestSignal(reply: FastifyReply, closing: AbortSignal): AbortSignal {
+/**
+ * Aborted when the client disconnects before the response is complete, and, when
+ * `closing` is given, when the server starts shutting down (for answers that may wait
+ * indefinitely; ordinary requests are left to finish).
+ */
+export function requestSignal(reply: FastifyReply, closing?: AbortSignal): AbortSignal {
   const gone = new AbortController();
   reply.raw.once("close", () => {
     if (!reply.raw.writableFinished) gone.abort(new Error("the client went away"));
   });
-  return AbortSignal.any([gone.signal, closing]);
+  return closing ? AbortSignal.any([gone.signal, closing]) : gone.signal;
 }
 
 export function sendWorkspaceEvents(ctx: StreamContext, workspace: WorkspaceRecord, heartbeatMs: number): FastifyReply {
