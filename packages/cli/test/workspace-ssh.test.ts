@@ -1,0 +1,137 @@
+// workspace exec / ssh with the real OpenSSH client against an in-process SSH server
+// (ssh2) standing in for the workspace's sshd: the pinned host key is enforced, the
+// user's key is offered, argv survives quoting, and the remote exit status comes back.
+import t, { type Test } from "tap";
+import { spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { timingSafeEqual } from "node:crypto";
+import ssh2 from "ssh2";
+import { tempTree } from "@nexus/test-utils";
+import { runCli } from "./helpers.js";
+import { startFakeServer } from "./workspace-fake-server.js";
+
+interface FakeSshd {
+  port: number;
+  hostKey: string;
+  /** Commands received, as the remote shell would get them. */
+  commands: string[];
+}
+
+/** Accepts `dev` with `userKey`; an exec prints the command it got and exits with the N of an `exit N` in it. */
+async function startSshd(t: Test, userKey: string): Promise<FakeSshd> {
+  const host = ssh2.utils.generateKeyPairSync("ed25519");
+  const allowed = ssh2.utils.parseKey(userKey);
+  if (allowed instanceof Error) throw allowed;
+  const commands: string[] = [];
+  const server = new ssh2.Server({ hostKeys: [host.private] }, (client) => {
+    client.on("error", () => {});
+    client.on("authentication", (ctx) => {
+      if (ctx.method !== "publickey" || ctx.username !== "dev") return ctx.reject(["publickey"]);
+      const key = allowed.getPublicSSH();
+      const sameKey = ctx.key.algo === allowed.type && ctx.key.data.length === key.length && timingSafeEqual(ctx.key.data, key);
+      if (!sameKey) return ctx.reject(["publickey"]);
+      if (ctx.signature && allowed.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) !== true) return ctx.reject(["publickey"]);
+      ctx.accept();
+    });
+    client.on("ready", () => {
+      client.on("session", (accept) => {
+        const session = accept();
+        session.on("exec", (acceptExec, _reject, info) => {
+          const stream = acceptExec();
+          commands.push(info.command);
+          stream.write(`remote got: ${info.command}\n`);
+          stream.stderr.write("remote stderr line\n");
+          const code = /exit (\d+)/.exec(info.command)?.[1];
+          stream.exit(code === undefined ? 0 : Number(code));
+          stream.end();
+        });
+      });
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { port: (server.address() as AddressInfo).port, hostKey: host.public.split(" ").slice(0, 2).join(" "), commands };
+}
+
+async function harness(t: Test, options: { wrongHostKey?: boolean } = {}) {
+  const tree = tempTree({ home: { ".ssh": {} } });
+  t.teardown(tree.cleanup);
+  const home = join(tree.dir, "home");
+  const user = ssh2.utils.generateKeyPairSync("ed25519");
+  writeFileSync(join(home, ".ssh", "id_ed25519"), user.private, { mode: 0o600 });
+  writeFileSync(join(home, ".ssh", "id_ed25519.pub"), `${user.public}\n`);
+  const sshd = await startSshd(t, user.private);
+  const advertised = options.wrongHostKey ? ssh2.utils.generateKeyPairSync("ed25519").public.split(" ").slice(0, 2).join(" ") : sshd.hostKey;
+  const server = await startFakeServer({ ssh: { host: "127.0.0.1", port: sshd.port, hostKey: advertised } });
+  t.teardown(() => server.close());
+  server.seed("api", "running");
+  const nexusHome = join(home, ".nexus");
+  const env = { HOME: home, NEXUS_HOME: nexusHome, NEXUS_SERVER: server.url, NEXUS_TOKEN: server.options.token };
+  // A shared connection outlives the command; end it with the test.
+  t.teardown(() => {
+    spawnSync("ssh", ["-F", join(nexusHome, "ssh", "config"), "-O", "exit", "nexus-api"], { stdio: "ignore", timeout: 5000 });
+  });
+  return { sshd, server, env, home, nexusHome };
+}
+
+t.test("exec runs argv in the workspace through the pinned host key and passes the exit status through", async (t) => {
+  const { sshd, env, nexusHome, home } = await harness(t);
+  const ok = await runCli(["workspace", "exec", "api", "--", "ls", "-la", "my dir"], { env });
+  t.equal(ok.code, 0, ok.stderr);
+  t.equal(sshd.commands[0], "ls -la 'my dir'", "several words are an argv, each quoted");
+  t.match(ok.stdout, /remote got: ls -la 'my dir'/);
+  t.match(ok.stderr, /remote stderr line/);
+
+  const knownHosts = readFileSync(join(nexusHome, "ssh", "known_hosts"), "utf8");
+  t.match(knownHosts, `[127.0.0.1]:${sshd.port} ${sshd.hostKey}`, "the host key is pinned for [host]:port");
+  const config = readFileSync(join(nexusHome, "ssh", "config"), "utf8");
+  t.match(config, /Host nexus-api\n\s+HostName 127\.0\.0\.1\n\s+Port \d+\n\s+User dev/);
+  t.match(config, `IdentityFile ${join(home, ".ssh", "id_ed25519")}`);
+  t.match(config, /StrictHostKeyChecking yes/);
+  t.match(config, /ControlMaster auto/, "with connection sharing, which must not keep exec waiting");
+
+  const failing = await runCli(["workspace", "exec", "api", "--", "sh -c 'exit 3'"], { env });
+  t.equal(failing.code, 3, "the remote exit status is the CLI's");
+  t.equal(sshd.commands[1], "sh -c 'exit 3'", "one word is passed as a shell command line");
+
+  const json = await runCli(["workspace", "exec", "api", "--json", "--", "echo", "hi"], { env });
+  t.equal(json.code, 0, json.stderr);
+  t.match(JSON.parse(json.stdout), { workspace: "api", command: ["echo", "hi"], exit_code: 0, stdout: "remote got: echo hi\n", stderr: "remote stderr line\n" });
+});
+
+t.test("a host key that differs from the one the server reported is refused", async (t) => {
+  const { sshd, env } = await harness(t, { wrongHostKey: true });
+  const r = await runCli(["workspace", "exec", "api", "--", "true"], { env });
+  t.equal(r.code, 255);
+  t.match(r.stderr, /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/);
+  t.equal(sshd.commands.length, 0, "nothing ran");
+});
+
+t.test("ssh with a command behaves like exec; exec without a command is a usage error", async (t) => {
+  const { sshd, env } = await harness(t);
+  const r = await runCli(["workspace", "ssh", "api", "--", "uptime"], { env });
+  t.equal(r.code, 0, r.stderr);
+  t.equal(sshd.commands[0], "uptime");
+  const usage = await runCli(["workspace", "exec", "api"], { env });
+  t.equal(usage.code, 2);
+});
+
+t.test("exec on a stopped workspace says how to start it", async (t) => {
+  const { server, env } = await harness(t);
+  server.seed("web", "stopped");
+  const r = await runCli(["workspace", "exec", "web", "--", "true"], { env });
+  t.equal(r.code, 5);
+  t.match(r.stderr, /workspace web is stopped, not running/);
+  t.match(r.stderr, /nexus workspace start web/);
+});
+
+t.test("no ssh on PATH is a clear error, not a crash", async (t) => {
+  const { env } = await harness(t);
+  const r = await runCli(["workspace", "exec", "api", "--", "true"], { env: { ...env, PATH: "/nonexistent" } });
+  t.equal(r.code, 2);
+  t.match(r.stderr, /ssh is not installed/);
+});
