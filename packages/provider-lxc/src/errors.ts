@@ -37,6 +37,13 @@ export function mapIncusError(error: unknown, context: ErrorContext): NexusError
   if (context.instance && isNotFound(error)) {
     return new NexusError("workspace_not_found", `lxc: container ${context.instance} does not exist`, { cause: error, details });
   }
+  if (/instance is not running/i.test(error.backendMessage)) {
+    return new NexusError("invalid_transition", `lxc: ${context.instance ?? "the container"} is not running`, {
+      cause: error,
+      details,
+      hint: "Start the workspace first: `nexus workspace start <name>`.",
+    });
+  }
   if (context.action === "provision") {
     const portBusy = /address already in use/i.test(error.backendMessage);
     return new NexusError("provision_failed", `lxc: could not create ${context.instance ?? "the container"}: ${error.backendMessage}`, {

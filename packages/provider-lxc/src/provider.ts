@@ -24,7 +24,7 @@ import { instancePath, pullFile, pushFile } from "./incus/files.js";
 import { throwIfAborted } from "./incus/abort.js";
 import { PLUGIN, imageMissingError, isNotFound, mapIncusError } from "./errors.js";
 import { SSH_DEVICE, configKey, imageSource, instanceName, labelConfig, labelsFromConfig } from "./naming.js";
-import { DEFAULT_CA_BUNDLE, DEFAULT_SOCKET_PATHS, type LxcOptions } from "./options.js";
+import { DEFAULT_CA_BUNDLE, DEFAULT_SOCKET_PATHS, INCUS_NAME, type LxcOptions } from "./options.js";
 import { CONTAINER_CA_FILE, checkAuthorizedKeys, parseHostKey, setupCommand } from "./setup-script.js";
 
 const CONTAINER_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
@@ -212,7 +212,8 @@ export class LxcProvider implements ProviderInstance {
         return { ok: false, reason: `the ${server.environment?.server ?? "Incus"} daemon at ${client.endpoint} does not trust this client (auth: ${server.auth})` };
       }
       const version = server.environment?.server_version;
-      const warnings = await this.#warnings(client, op.signal);
+      // The daemon answered: a failed look-up below is a warning, not "down".
+      const warnings = await this.#warnings(client, op.signal).catch((error: unknown) => [`could not check the profile, pool and image: ${(error as Error).message}`]);
       return { ok: true, ...(version ? { version } : {}), ...(warnings.length ? { warnings } : {}) };
     } catch (error) {
       return { ok: false, reason: error instanceof Error ? error.message : String(error) };
@@ -558,7 +559,7 @@ export class LxcProvider implements ProviderInstance {
 
 /** Handles cross the agent protocol: their id is checked like any other input before it reaches a URL. */
 function checkHandle(handle: Handle): string {
-  if (!handle || typeof handle.id !== "string" || !/^[A-Za-z][A-Za-z0-9-]{0,62}$/.test(handle.id)) {
+  if (!handle || typeof handle.id !== "string" || !INCUS_NAME.test(handle.id)) {
     throw invalid(`handle id ${JSON.stringify(handle?.id)} is not an Incus instance name`, { id: handle?.id });
   }
   return handle.id;

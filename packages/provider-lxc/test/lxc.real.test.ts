@@ -68,6 +68,7 @@ t.test("OpenSSH logs in as dev with the authorized key; the host key it records 
 
   // After a restart sshd comes back (with the same key) and start() waits for it.
   await provider.stop(handle, op());
+  await t.rejects(provider.exec(handle, ["true"], op()), { code: "invalid_transition" }, "exec in a stopped workspace");
   await provider.start(handle, op());
   const again = await sshAsDev(keys.keyFile, workspace.sshPort, "echo back", knownHosts);
   t.equal(again.stdout, "back\n");

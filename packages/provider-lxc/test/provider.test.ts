@@ -337,6 +337,7 @@ t.test("inspect, list, start, stop and destroy", async (t) => {
   await provider.stop(handle, op());
   t.equal(fake.find("PUT", `/1.0/instances/${handle.id}/state`).length, puts, "stopping a stopped container is a no-op");
 
+  await rejectsWith(t, provider.exec(handle, ["true"], op()), "invalid_transition");
   const execsBefore = fake.find("POST", `/1.0/instances/${handle.id}/exec`).length;
   await provider.start(handle, op());
   t.equal((await provider.inspect(handle, op())).state, "running");
