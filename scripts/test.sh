@@ -46,7 +46,7 @@ fi
 
 if [ "$real_ok" = 1 ]; then
   step "engines (Incus, Docker) and the base image"
-  if bash "$ROOT/scripts/engines/setup.sh" && node --conditions=nexus-source --import=tsx "$ROOT/scripts/engines/build-image.ts" --provider all; then
+  if bash "$ROOT/scripts/engines/setup.sh" && node "$ROOT/packages/cli/dist/main.js" node image build --provider all; then
     step "real-engine suites"
     TAP_RCFILE=.taprc.real.yaml npx tap 2>&1 | tee "$LOGDIR/real.log" | grep -E '^(not ok|ok|# )' || true
     count_tap "$LOGDIR/real.log"

@@ -8,7 +8,9 @@ import { registerAuthCommands } from "./commands/auth.js";
 import { registerSshCommands } from "./commands/ssh.js";
 import { registerServerCommands } from "./commands/server.js";
 import { registerAgentCommands } from "./commands/agent.js";
+import { registerImageCommands } from "./commands/node-image.js";
 import { registerWorkspaceCommands } from "./commands/workspace.js";
+import { registerCompletionCommand } from "./commands/completion.js";
 import { ExitStatus } from "./exit.js";
 import { registerEditorCommands } from "./commands/editor.js";
 
@@ -65,7 +67,9 @@ export function buildProgram(io: CliIO): Command {
   registerSshCommands(program, io);
   registerServerCommands(program, io);
   registerAgentCommands(program, io);
+  registerImageCommands(program.commands.find((c) => c.name() === "node") ?? program.command("node").description("nodes that run workspaces"), io);
   registerWorkspaceCommands(program, io);
+  registerCompletionCommand(program, io);
   registerEditorCommands(program, io);
   for (const sub of program.commands) sub.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   return program;

@@ -1,4 +1,4 @@
-// Real build of the base image (or a cache hit when scripts/engines/build-image.ts
+// Real build of the base image (or a cache hit when `nexus node image build`
 // already ran): the second build must come from the cache, and both engines must
 // hold the image under nexus/debian-12 with this recipe's hash.
 import t from "tap";
@@ -36,7 +36,7 @@ t.test("the second build is a cache hit and both engines hold the image", async 
   const image = await getJson("/var/lib/incus/unix.socket", `/1.0/images/${target}`);
   t.equal((image.json.metadata as { properties: Record<string, string> }).properties[RECIPE_PROPERTY], second.recipeHash);
 
-  // Imported by scripts/engines/build-image.ts --provider all (provider-docker owns that importer).
+  // Imported by `nexus node image build` --provider all (provider-docker owns that importer).
   const latest = await getJson("/var/run/docker.sock", `/images/${BASE_IMAGE_ALIAS}:latest/json`);
   t.equal(latest.status, 200, "Docker image nexus/debian-12:latest exists");
   const labels = (latest.json.Config as { Labels: Record<string, string> | null }).Labels ?? {};
