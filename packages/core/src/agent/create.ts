@@ -4,6 +4,7 @@
 import type { Op } from "../contracts/common.js";
 import type { Handle, WorkspaceSpec } from "../contracts/provider.js";
 import { NexusError } from "../errors.js";
+import { CONFIG_FILE, CONFIG_FILE_ALT, parseProjectConfig } from "../config/parse.js";
 import { projectConfigSchema, type ProjectConfig } from "../config/schema.js";
 import { assertServiceGraph } from "../graph.js";
 import type { CreatePhase } from "../state.js";
@@ -13,6 +14,7 @@ import { zodIssuesToDetails } from "../zod-issues.js";
 import type { z } from "zod";
 import { installAndClone, readHostKey, supervisor, workspaceFile } from "./container.js";
 import { AGENT_LABELS, type AgentContext } from "./context.js";
+import type { RepositoryBundle } from "./mirror.js";
 import { PhaseReporter, phaseError } from "./phases.js";
 import { waitForSshBanner } from "./ssh-ready.js";
 import type { SupervisorResult } from "./supervisor/types.js";
@@ -65,15 +67,27 @@ export function supervisorFailure(result: SupervisorResult, phase: CreatePhase):
   });
 }
 
+/** Without a configuration in the command, the repository's own `.nexus/config.yaml` (if any) applies. */
+async function configFromRepository(ctx: AgentContext, bundle: RepositoryBundle, signal: AbortSignal): Promise<ProjectConfig> {
+  for (const file of [CONFIG_FILE, CONFIG_FILE_ALT]) {
+    const text = await ctx.mirrors.show(bundle.mirror, bundle.commit, file, signal);
+    if (text === undefined) continue;
+    const { config } = parseProjectConfig(text, { file });
+    assertServiceGraph(config.services);
+    return config;
+  }
+  return resolveWireConfig(undefined);
+}
+
 export async function createWorkspace(ctx: AgentContext, command: CreateCommand, op: Op): Promise<CreateOutcome> {
   const { payload } = command;
   const workspaceId = command.workspace_id;
   const phases = new PhaseReporter(workspaceId, (event) => ctx.emit(event), (phase) => ctx.journal.update(command.id, { phase }));
 
   // Checked before anything runs; each failure is reported in the phase it belongs to.
-  let config: ProjectConfig;
+  let given: ProjectConfig | undefined;
   try {
-    config = resolveWireConfig(payload.config);
+    given = payload.config === undefined ? undefined : resolveWireConfig(payload.config);
   } catch (error) {
     throw phaseError("setup_done", error);
   }
@@ -111,10 +125,15 @@ export async function createWorkspace(ctx: AgentContext, command: CreateCommand,
     withDeadline(op, LIMITS.ssh, "waiting for the SSH server", (o) => waitForSshBanner(sshProbeHost(payload.ssh_bind_address), payload.ssh_port, o.signal), "ssh_ready"),
   );
 
-  const workspace = workspaceFile(config, payload.repo.name);
+  let config = given ?? resolveWireConfig(undefined);
+  let workspace = workspaceFile(config, payload.repo.name);
   const cloned = await phases.run("repo_cloned", () =>
     withDeadline(op, LIMITS.clone, "copying the repository", async (o) => {
       const bundle = await bundling;
+      if (given === undefined) {
+        config = await configFromRepository(ctx, bundle, o.signal);
+        workspace = workspaceFile(config, payload.repo.name);
+      }
       const commit = await installAndClone(ctx.provider, provisioned, {
         repoName: payload.repo.name,
         branch: bundle.branch,

@@ -21,6 +21,8 @@ export interface GitResult {
 
 /** A branch of a repository, packed as a git bundle. */
 export interface RepositoryBundle {
+  /** The mirror it was cut from. */
+  mirror: string;
   branch: string;
   commit: string;
   data: Buffer;
@@ -115,7 +117,17 @@ export class MirrorCache {
       throw cloneFailed(`branch ${JSON.stringify(name)} does not exist in the repository`, { branch: name }, error);
     }
     const { stdout } = await this.#git(["-C", dir, "bundle", "create", "--quiet", "-", ref], env, signal, "bundling");
-    return { branch: name, commit, data: stdout };
+    return { mirror: dir, branch: name, commit, data: stdout };
+  }
+
+  /** A file's text at a commit, or undefined when the commit has no such file. */
+  async show(dir: string, commit: string, path: string, signal: AbortSignal): Promise<string | undefined> {
+    try {
+      return (await this.#git(["-C", dir, "cat-file", "blob", `${commit}:${path}`], gitEnvironment(undefined, false), signal, "reading a file of")).stdout.toString("utf8");
+    } catch (error) {
+      if (signal.aborted) throw error;
+      return undefined;
+    }
   }
 
   #git(args: string[], env: NodeJS.ProcessEnv, signal: AbortSignal, doing: string): Promise<GitResult> {

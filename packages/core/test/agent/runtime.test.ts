@@ -105,6 +105,17 @@ t.test("a workspace without services or hooks skips the supervisor; its phases a
   t.equal(phases(h.server.events, workspace).filter((e) => e.state === "completed").length, 6);
 });
 
+t.test("without a configuration in the command, the repository's .nexus/config.yaml applies", async (t) => {
+  const h = await agentHarness(t);
+  const repo = await localRepo(t, "services:\n  api:\n    command: node api.js\n    port: 4000\n    health_check: { type: http, path: /health }\n");
+  await h.start();
+  const { command, workspace } = ids();
+  h.server.enqueue(await createCommand(h, { id: command, workspace, url: repo.dir }));
+  t.equal((await resultOf(h, command)).body.ok, true);
+  t.match(h.workspaceFile().services, [{ name: "api", command: "node api.js", health_check: { type: "http", port: 4000, path: "/health" } }]);
+  t.same(h.supervisorCalls.map((c) => c[0]), ["start", "wait"]);
+});
+
 t.test("failures name their phase and carry the phase's code", async (t) => {
   const h = await agentHarness(t);
   const repo = await localRepo(t);
