@@ -19,8 +19,11 @@ t.teardown(() => rmSync(work, { recursive: true, force: true }));
 const releaseDir = join(work, "release", "latest");
 const home = join(work, "home");
 
-const built = await buildStandaloneBinaries({ root: ROOT, targets: [hostTarget()], outDir: releaseDir });
 const binary = join(releaseDir, binaryName(hostTarget()));
+let built: { programs: string[]; skippedPrograms: string[] };
+t.before(async () => {
+  built = await buildStandaloneBinaries({ root: ROOT, targets: [hostTarget()], outDir: releaseDir });
+});
 
 // No node on PATH, a cwd outside the repository: nothing to fall back on but the binary itself.
 async function nexus(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
