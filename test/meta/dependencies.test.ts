@@ -92,3 +92,19 @@ t.test("plugin tests may use testkit, but nothing else crosses layers", async (t
     }
   }
 });
+
+t.test("every package imported by src/ is declared as a runtime dependency", async (t) => {
+  for (const pkg of packages) {
+    const runtime = new Set(Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies }));
+    for (const file of sourceFiles(join(pkg.dir, "src"))) {
+      const text = readFileSync(file, "utf8");
+      // Static imports and re-exports only; type-only imports vanish at build time.
+      for (const match of text.matchAll(/^(?:import|export)\s+(?!type\s)[^;]*?from\s+["']([^"'.][^"']*)["']/gm)) {
+        const spec = match[1]!;
+        if (spec.startsWith("node:")) continue;
+        const name = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!;
+        t.ok(runtime.has(name), `${relative(ROOT, file)} imports ${name}, declared in ${pkg.name} dependencies`);
+      }
+    }
+  }
+});
