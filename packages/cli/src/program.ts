@@ -9,7 +9,8 @@ import { registerSshCommands } from "./commands/ssh.js";
 import { registerServerCommands } from "./commands/server.js";
 import { registerAgentCommands } from "./commands/agent.js";
 import { registerImageCommands } from "./commands/node-image.js";
-import { registerWorkspaceCommands } from "./commands/workspace.js";
+import { registerWorkspaceCommands, workspaceCommand } from "./commands/workspace.js";
+import { registerConnectCommands } from "./commands/connect.js";
 import { registerCompletionCommand } from "./commands/completion.js";
 import { registerDoctorCommand } from "./commands/doctor.js";
 import { ExitStatus } from "./exit.js";
@@ -70,6 +71,7 @@ export function buildProgram(io: CliIO): Command {
   registerAgentCommands(program, io);
   registerImageCommands(program.commands.find((c) => c.name() === "node") ?? program.command("node").description("nodes that run workspaces"), io);
   registerWorkspaceCommands(program, io);
+  registerConnectCommands(workspaceCommand(program), io);
   registerDoctorCommand(program, io);
   registerCompletionCommand(program, io);
   registerEditorCommands(program, io);
