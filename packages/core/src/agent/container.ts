@@ -60,17 +60,20 @@ install -d -m 0755 -o 1000 -g 1000 /var/lib/nexus /var/log/nexus
 install -m 0755 "$tool" /opt/nexus/supervisor.mjs
 install -m 0644 -o 1000 -g 1000 "$workspace" /var/lib/nexus/workspace.json
 rm -f "$tool" "$workspace"
-as_dev() { HOME=/home/dev runuser -u dev -- "$@"; }
-if [ ! -e "$dir/.git" ]; then
-  if [ -e "$dir" ]; then echo "$dir exists and is not a git checkout" >&2; exit 3; fi
-  rm -rf "$dir.nexus-clone"
-  as_dev git clone --quiet --branch "$branch" -- "$bundle" "$dir.nexus-clone"
-  as_dev git -C "$dir.nexus-clone" remote set-url origin "$origin"
-  if [ -n "$upstream" ]; then as_dev git -C "$dir.nexus-clone" remote add upstream "$upstream"; fi
-  mv "$dir.nexus-clone" "$dir"
-fi
-rm -f "$bundle"
-as_dev git -C "$dir" rev-parse HEAD
+HOME=/home/dev exec runuser -u dev -- sh -c '
+  set -eu
+  bundle=$1 dir=$2 branch=$3 origin=$4 upstream=$5
+  if [ ! -e "$dir/.git" ]; then
+    if [ -e "$dir" ]; then echo "$dir exists and is not a git checkout" >&2; exit 3; fi
+    rm -rf "$dir.nexus-clone"
+    git clone --quiet --branch "$branch" -- "$bundle" "$dir.nexus-clone"
+    git -C "$dir.nexus-clone" remote set-url origin "$origin"
+    if [ -n "$upstream" ]; then git -C "$dir.nexus-clone" remote add upstream "$upstream"; fi
+    mv "$dir.nexus-clone" "$dir"
+  fi
+  rm -f "$bundle"
+  git -C "$dir" rev-parse HEAD
+' nexus-clone-as-dev "$bundle" "$dir" "$branch" "$origin" "$upstream"
 `;
 
 export interface CloneInput {
