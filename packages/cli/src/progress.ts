@@ -43,23 +43,42 @@ export interface PhaseProgress {
 
 const SILENT: PhaseProgress = { update() {}, step() {}, done() {}, stop() {} };
 
+const FRAME_MS = 80;
+
 export function createPhaseProgress(ctx: CommandContext): PhaseProgress {
   if (!ctx.interactive) return SILENT;
   const stream = ctx.io.stderr as NodeJS.WriteStream;
+  // nanospinner redraws in place only when stdout is a terminal too; otherwise it would
+  // print a line per frame, so then only the completed steps are printed.
+  const animated = Boolean(ctx.io.stdout.isTTY) && ctx.io.env.TERM !== "dumb";
   const { green, red, dim } = ctx.colors;
   const printed = new Set<CreatePhase>();
   let spinner: Spinner | undefined;
+  let timer: NodeJS.Timeout | undefined;
   let current: string | undefined;
 
+  // Frames are driven here rather than by spinner.start(): start() installs SIGINT/SIGTERM
+  // handlers that exit the process, and Ctrl-C must reach the command (it explains what
+  // keeps running in the background).
   const spin = (text: string) => {
-    if (spinner && current === text) return;
-    if (spinner) spinner.update({ text }).render();
-    else spinner = createSpinner(text, { stream }).start();
+    if (current === text) return;
     current = text;
+    if (!animated) return;
+    if (spinner) spinner.update({ text }).spin();
+    else {
+      spinner = createSpinner(text, { stream }).spin();
+      timer = setInterval(() => spinner?.spin(), FRAME_MS);
+      timer.unref();
+    }
   };
   const clear = () => {
-    spinner?.clear();
-    spinner?.reset();
+    clearInterval(timer);
+    timer = undefined;
+    if (spinner) {
+      spinner.clear();
+      spinner.reset();
+      stream.write("\x1b[?25h");
+    }
     spinner = undefined;
     current = undefined;
   };

@@ -97,6 +97,10 @@ export async function createWorkspace(ctx: CommandContext, input: CreateWorkspac
       return { waited: true, workspace: detail };
     } catch (error) {
       progress.stop();
+      if (signal.aborted && !(error instanceof ExitStatus)) {
+        ctx.warn("interrupted. If the server had accepted the request, the workspace is still being created: see `nexus workspace list`.");
+        throw new ExitStatus(SIGINT_STATUS);
+      }
       throw error;
     }
   });

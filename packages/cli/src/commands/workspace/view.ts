@@ -108,7 +108,7 @@ export function renderSummary(ctx: CommandContext, detail: WorkspaceDetail, elap
   const lines = [`${head}${elapsedMs === undefined ? "" : dim(` (${formatDuration(elapsedMs)})`)}`];
   const ssh = sshCommand(detail);
   if (ssh) lines.push(`  ${bold("ssh")}       ${ssh}`);
-  lines.push(`  ${bold("code")}      ${detail.ssh.path}`);
+  lines.push(`  ${bold("path")}      ${detail.ssh.path}`);
   for (const s of Object.values(detail.services)) {
     lines.push(`  ${bold(s.name.padEnd(9))} ${colorHealth(ctx, s.health)}${serviceAddress(s) ? `  ${serviceAddress(s)}` : ""}${s.last_error ? dim(`  ${s.last_error}`) : ""}`);
   }
