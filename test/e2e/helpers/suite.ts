@@ -152,7 +152,13 @@ export function endToEnd(provider: ProviderName, sshPorts: [number, number]): vo
     await t.test("the agent is killed mid-create and restarted: the workspace ends running or in error with a reason", async (t) => {
       const { id } = await create({ workspace_name: "interrupted", repo: { owner: "octo", name: "shop", url: repo.dir }, config: SLOW_SETUP });
       await until(async () => (await alice.client.getWorkspace(id)).phases.some((p) => p.name === "setup_done"), "the setup phase", 120_000);
+      const other = await alice.client.getWorkspace(tokenWorkspace);
+      const pids = async () => (JSON.parse(await sshAsDev(alice, other, ["cat", "/var/lib/nexus/status.json"], stack.root)) as { pid: number; services: Record<string, { pid: number }> });
+      const before = await pids();
       await stack.restartAgent("SIGKILL");
+      const after = await pids();
+      t.equal(after.pid, before.pid, "another workspace's supervisor survived the agent's death");
+      t.same(Object.values(after.services).map((s) => s.pid), Object.values(before.services).map((s) => s.pid), "and so did its services");
       const detail = await waitForStatus(alice, id, ["running", "error"], 180_000);
       if (detail.status === "error") t.match(detail.error, { message: /restarted/ }, `error with a reason: ${detail.error?.message}`);
       else t.equal(detail.status, "running");
