@@ -322,8 +322,11 @@ class Runtime implements ServerLink {
         return { ok: true, type: "exec", data: await execInWorkspace(ctx, command.workspace_id, command.payload.handle, command.payload, op) };
       case "logs":
         return { ok: true, type: "logs", data: { text: await workspaceLogs(ctx, command.workspace_id, command.payload.handle, command.payload.service, command.payload.tail, op) } };
-      case "reconcile":
-        return { ok: true, type: "reconcile", data: { workspaces: await observeWorkspaces(ctx, op) } };
+      case "reconcile": {
+        const workspaces = await observeWorkspaces(ctx, op);
+        ctx.emit({ type: "observed", workspaces, complete: true, at: new Date().toISOString() });
+        return { ok: true, type: "reconcile", data: { workspaces } };
+      }
     }
   }
 

@@ -244,6 +244,7 @@ t.test("start, stop, delete, exec, logs and reconcile", async (t) => {
   const observed = (await resultOf(h, reconcile)).body;
   t.match(observed, { ok: true, type: "reconcile", data: { workspaces: [{ workspace_id: workspace, state: "running" }] } });
   t.equal(observed.ok && observed.type === "reconcile" && observed.data.workspaces.length, 1, "only this node's containers");
+  t.ok(h.server.events.some((e) => e.type === "observed" && e.workspaces.some((w) => w.workspace_id === workspace)), "and an observed event");
 
   t.match((await send("d", "delete", {})).body, { ok: true, type: "delete" });
   t.notOk(h.kit.control.container(workspace), "the container is gone");
