@@ -345,11 +345,13 @@ export async function startForwarding(input: ForwardingInput): Promise<ForwardHa
     forwards: () => states.map((s) => ({ ...s })),
     done,
     async close() {
-      if (closing) return done;
-      closing = true;
-      await closeServers();
-      client.end();
-      await done;
+      if (!closing) {
+        closing = true;
+        await closeServers();
+        client.end();
+      }
+      // After a dropped connection `done` has already rejected; closing is still a success.
+      await done.catch(() => {});
     },
   };
 }
