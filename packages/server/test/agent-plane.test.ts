@@ -194,7 +194,7 @@ t.test("reconcile: a missing container â†’ error; an orphan older than 10 min â†
   t.equal((await h.detail(alice, c.ws.workspace_id)).status, "creating", "a create in progress is not missing");
   const commands = await h.poll(node);
   const deletes = commands.filter((command) => command.type === "delete");
-  t.same(deletes.map((d) => [d.workspace_id, d.payload.handle?.id ?? null]), [["ws_0rphan0ld0000000", "nexus-0rphan"]]);
+  t.same(deletes.map((d) => [d.workspace_id, (d.payload.handle as { id?: string } | undefined)?.id ?? null]), [["ws_0rphan0ld0000000", "nexus-0rphan"]]);
   // The delete is ordered once, even if the agent reports the orphan again.
   await h.events(node, [{ type: "observed", complete: false, at: at(h), workspaces: [{ workspace_id: "ws_0rphan0ld0000000", state: "running", created_at: at(h, -11 * 60_000) }] }]);
   t.same((await h.poll(node)).filter((command) => command.type === "delete"), []);

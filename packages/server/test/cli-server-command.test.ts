@@ -60,7 +60,7 @@ t.test("server start --background writes a pid file and log, waits for /health; 
       // already gone
     }
   });
-  const health = await (await fetch(`${body.url}/health`)).json();
+  const health = (await (await fetch(`${body.url}/health`)).json()) as { status: string };
   t.equal(health.status, "ok");
   t.ok(existsSync(join(home, "server", "nexus.db")), "the default data directory is $NEXUS_HOME/server");
   t.equal(statSync(join(home, "server", "server.log")).mode & 0o777, 0o600);

@@ -56,6 +56,6 @@ t.test("--with-agent: the local agent registers and creates a workspace from a l
   // what matters here is that commands, phases and the result went through the server.
   t.ok(status === "running" || (status === "error" && detail.error?.phase !== undefined), `agent outcome ${status} ${JSON.stringify(detail.error ?? {})}`);
   t.equal(detail.ssh.port, 42220);
-  const reported = detail.phases.filter((p) => p.duration_ms !== null).map((p) => p.name);
+  const reported: string[] = detail.phases.filter((p) => p.duration_ms !== null).map((p) => p.name);
   t.ok(["scheduled", "container_created", "ssh_ready"].every((name) => reported.includes(name)), `phases ${reported}`);
 });
