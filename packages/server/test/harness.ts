@@ -42,7 +42,8 @@ function u32(n: number): Buffer {
 export interface HarnessOptions {
   services?: Partial<ServicesOptions>;
   server?: Partial<BuildServerOptions>;
-  store?: Store;
+  /** Default: a MemoryStore on the harness clock. */
+  store?: (clock: FakeClock) => Store;
 }
 
 export interface RegisteredUser {
@@ -79,7 +80,7 @@ export interface Harness {
 
 export async function harness(t: Test, options: HarnessOptions = {}): Promise<Harness> {
   const clock = new FakeClock();
-  const store = options.store ?? new MemoryStore({ now: () => clock.now() });
+  const store = options.store?.(clock) ?? new MemoryStore({ now: () => clock.now() });
   const github = await startGithubEmulator();
   const logs = createLogCapture();
   const services = createServices({
@@ -96,6 +97,7 @@ export async function harness(t: Test, options: HarnessOptions = {}): Promise<Ha
   t.teardown(async () => {
     await app.close();
     await github.close();
+    await store.close();
   });
 
   const request: Harness["request"] = (init) =>

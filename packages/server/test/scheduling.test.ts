@@ -2,7 +2,10 @@
 // atomic SSH ports; a per-node limit on creates in flight (a queue, not a failure);
 // `pending` until a node can take it, then no_node_available after the timeout.
 import t from "tap";
-import { createdResult, harness, type Harness, type RegisteredNode } from "./harness.js";
+import { join } from "node:path";
+import { openSqliteStore } from "@nexus/server";
+import { tempTree } from "@nexus/test-utils";
+import { createdResult, harness, type FakeClock, type Harness, type RegisteredNode } from "./harness.js";
 
 async function heartbeat(h: Harness, node: RegisteredNode): Promise<void> {
   const res = await h.request({ method: "POST", url: `/api/v1/nodes/${node.node_id}/heartbeat`, token: node.token, body: { version: "1.0.0", providers: [], workspaces: 0 } });
@@ -115,8 +118,12 @@ t.test("at most 4 creates in flight per node: the rest wait, creating, and go wh
   t.same(next.filter((c) => c.type === "create").map((c) => c.workspace_id), [created[4]!.workspace_id], "a finished create frees a slot");
 });
 
-t.test("50 concurrent creates get 50 distinct SSH ports; deleting them releases every port", async (t) => {
-  const h = await harness(t, { services: { maxConcurrentCreatesPerNode: 50 } });
+for (const kind of ["memory", "sqlite"] as const)
+t.test(`50 concurrent creates get 50 distinct SSH ports; deleting them releases every port (${kind} store)`, async (t) => {
+  const dir = tempTree();
+  t.teardown(() => dir.cleanup());
+  const store = kind === "sqlite" ? (clock: FakeClock) => openSqliteStore({ file: join(dir.dir, "nexus.db"), now: () => clock.now() }) : undefined;
+  const h = await harness(t, { services: { maxConcurrentCreatesPerNode: 50 }, ...(store ? { store } : {}) });
   const users = await Promise.all(["u1", "u2", "u3", "u4", "u5"].map((login) => h.user(login)));
   const node = await h.node("node-1", { ports: [2222, 2299], max: 100 });
   const results = await Promise.all(

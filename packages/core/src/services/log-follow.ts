@@ -9,12 +9,17 @@ export function splitLogLines(text: string): string[] {
 }
 
 /**
- * The lines of `current` that come after `previous`: the longest suffix of `previous`
- * that is also a prefix of `current` marks where the old output ends. With no overlap
- * (the log rotated, or more was written than one tail holds), all of `current` is new.
+ * The lines of `current` that come after `previous`. When `current` is the whole log (it
+ * holds fewer lines than the tail asked for), `previous` is its prefix and the rest is
+ * new. Otherwise the longest suffix of `previous` that is also a prefix of `current`
+ * marks where the old output ends; with no overlap (the log rotated, or more was written
+ * than one tail holds), all of `current` is new.
  */
-export function newLogLines(previous: readonly string[], current: readonly string[]): string[] {
+export function newLogLines(previous: readonly string[], current: readonly string[], currentIsWholeLog = false): string[] {
   if (previous.length === 0) return [...current];
+  if (currentIsWholeLog && previous.length <= current.length && previous.every((line, i) => current[i] === line)) {
+    return current.slice(previous.length);
+  }
   // `current` may start before `previous` ends (the tail window only slides forward), so
   // look for the latest position in `current` where all of previous's remaining lines match.
   for (let end = current.length; end > 0; end--) {

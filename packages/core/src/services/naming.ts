@@ -4,6 +4,8 @@
 import { NAME_PATTERN } from "../wire/validation.js";
 
 const MAX_NAME = 63;
+/** The branch part of `<repo>-<branch>` is cut to this, so some of the repository name always shows. */
+const MAX_BRANCH_PART = 40;
 /** Numeric suffixes tried after the repository and branch forms. */
 const MAX_SUFFIX = 99;
 
@@ -30,7 +32,7 @@ function withSuffix(base: string, suffix: string): string {
 export function workspaceNameCandidates(repoName: string, branch?: string): string[] {
   const base = toWorkspaceName(repoName);
   const names = [base];
-  if (branch) names.push(clip(`${base}-${toWorkspaceName(branch)}`));
+  if (branch) names.push(withSuffix(base, toWorkspaceName(branch).slice(0, MAX_BRANCH_PART).replace(/-+$/, "")));
   for (let n = 2; n <= MAX_SUFFIX; n++) names.push(withSuffix(base, String(n)));
   return [...new Set(names)].filter((name) => NAME_PATTERN.test(name));
 }

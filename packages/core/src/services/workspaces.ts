@@ -239,8 +239,9 @@ export class WorkspaceService {
       const current = await this.deps.store.workspaces.get(workspace.workspace_id);
       if (!current || current.status === "deleted" || current.status === "deleting") return;
       workspace = current;
-      const lines = splitLogLines(await this.#fetchLogs(workspace, { ...query, tail: Math.max(query.tail, FOLLOW_TAIL) }, signal));
-      const added = newLogLines(previous, lines);
+      const tail = Math.max(query.tail, FOLLOW_TAIL);
+      const lines = splitLogLines(await this.#fetchLogs(workspace, { ...query, tail }, signal));
+      const added = newLogLines(previous, lines, lines.length < tail);
       previous = lines;
       if (added.length > 0) yield `${added.join("\n")}\n`;
     }
