@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import rateLimit from "@fastify/rate-limit";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
-import { API_ROUTES, AuthService, NexusError, hashToken, type ApiRoute, type ApiRouteName, type Logger, type NexusServices } from "@nexus/core";
+import { API_ROUTES, AuthService, NexusError, TOKEN_PREFIXES, hashToken, type ApiRoute, type ApiRouteName, type Logger, type NexusServices } from "@nexus/core";
 import { sendError } from "./errors.js";
 import { HttpMetrics } from "./metrics.js";
 import { buildOpenApiDocument } from "./openapi.js";
@@ -16,6 +16,8 @@ import { SERVER_VERSION } from "./version.js";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 const REQUEST_ID_PATTERN = /^req_[A-Za-z0-9_-]{1,64}$/;
+/** How many times the per-token limit a node token may use. */
+const NODE_RATE_FACTOR = 10;
 
 export interface BuildServerOptions {
   services: NexusServices;
@@ -23,7 +25,7 @@ export interface BuildServerOptions {
   log?: Logger;
   /** TLS: PEM certificate chain and key. */
   https?: { cert: string | Buffer; key: string | Buffer };
-  /** Per token (or client address without one); default 600 a minute. `false` disables it. */
+  /** Per token (or client address without one); default 600 a minute, ten times that for node tokens. `false` disables it. */
   rateLimit?: { max: number; windowMs: number } | false;
   /** SSE keep-alive comments (default 15 s). */
   sseHeartbeatMs?: number;
@@ -94,12 +96,15 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     const limit = options.rateLimit ?? { max: 600, windowMs: 60_000 };
     void app.register(rateLimit, {
       global: true,
-      max: limit.max,
+      // Agents report every phase and service change of every workspace they hold, so a
+      // node token gets more room than a person's.
+      max: (_request, key) => (key.startsWith("node:") ? limit.max * NODE_RATE_FACTOR : limit.max),
       timeWindow: limit.windowMs,
       // Per token, not per address: many users can share one NAT, one user many machines.
       keyGenerator: (request) => {
         const token = AuthService.bearer(request.headers.authorization);
-        return token === undefined ? `ip:${request.ip}` : `token:${hashToken(token)}`;
+        if (token === undefined) return `ip:${request.ip}`;
+        return `${token.startsWith(TOKEN_PREFIXES.node) ? "node" : "token"}:${hashToken(token)}`;
       },
       errorResponseBuilder: (_request, context) =>
         new NexusError("rate_limited", `too many requests: at most ${context.max} in ${Math.round(limit.windowMs / 1000)} s`, {

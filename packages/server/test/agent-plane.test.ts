@@ -107,6 +107,14 @@ t.test("command results: once only, of the command's type, from its node", async
   t.equal((await h.detail(alice, ws.workspace_id)).status, "running", "the duplicate changed nothing");
   const malformed = await h.result(node, command.id, { ok: true, type: "create", data: { handle: {} } });
   t.equal(malformed.statusCode, 400);
+
+  // Another node, on its own path, cannot complete this node's commands.
+  const other = await h.node("node-2");
+  const next = await creating(h, alice, node, { repo: { owner: "octocat", name: "other" } });
+  const stolen = await h.result(other, next.command.id, createdResult(next.ws.workspace_id));
+  t.equal(stolen.statusCode, 403);
+  t.equal(stolen.json().error, "forbidden");
+  t.equal((await h.detail(alice, next.ws.workspace_id)).status, "creating", "unchanged");
 });
 
 t.test("clone_token: delivered to the agent as a command secret, never stored or logged", async (t) => {

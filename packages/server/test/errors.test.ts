@@ -95,6 +95,14 @@ t.test("rate limit per token → 429 rate_limited with Retry-After", async (t) =
   t.equal(body.details.retry_after_seconds, retryAfter);
   // Another token has its own budget.
   t.equal((await h.request({ method: "GET", url: "/api/v1/users/me", token: bob.apiToken })).statusCode, 200);
+  // A node token has ten times the budget: agents report every phase and service change.
+  const node = await h.node("node-1");
+  for (let i = 0; i < 29; i++) {
+    const res = await h.request({ method: "GET", url: `/api/v1/nodes/${node.node_id}/commands?wait=0`, token: node.token });
+    if (res.statusCode !== 200) t.fail(`poll ${i}: ${res.statusCode}`);
+  }
+  t.equal((await h.request({ method: "GET", url: `/api/v1/nodes/${node.node_id}/commands?wait=0`, token: node.token })).statusCode, 200, "the 30th request");
+  t.equal((await h.request({ method: "GET", url: `/api/v1/nodes/${node.node_id}/commands?wait=0`, token: node.token })).statusCode, 429, "the 31st");
 });
 
 t.test("an unexpected failure → 500 internal_error without its message", async (t) => {
