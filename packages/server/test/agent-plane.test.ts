@@ -109,8 +109,8 @@ t.test("command results: once only, of the command's type, from its node", async
   t.equal(malformed.statusCode, 400);
 
   // Another node, on its own path, cannot complete this node's commands.
-  const other = await h.node("node-2");
   const next = await creating(h, alice, node, { repo: { owner: "octocat", name: "other" } });
+  const other = await h.node("node-2");
   const stolen = await h.result(other, next.command.id, createdResult(next.ws.workspace_id));
   t.equal(stolen.statusCode, 403);
   t.equal(stolen.json().error, "forbidden");
