@@ -51,25 +51,29 @@ export class Outbox {
     while (this.#draining) await this.#draining;
   }
 
-  /** Posts a command's result; retries transient failures until the agent stops. Returns whether it was delivered. */
-  async result(commandId: string, body: CommandResultBody, signal: AbortSignal = this.link.signal): Promise<boolean> {
+  /**
+   * Posts a command's result, retrying transient failures. `delivered` and `refused` (the
+   * server will never take it) are final; `stopped` means the agent stopped first and the
+   * result is still owed.
+   */
+  async result(commandId: string, body: CommandResultBody, signal: AbortSignal = this.link.signal): Promise<"delivered" | "refused" | "stopped"> {
     const backoff = new Backoff(250, 10_000);
     while (!signal.aborted) {
       try {
         const { accepted } = await this.link.client.postResult(this.link.nodeId(), commandId, body, { token: this.link.token(), signal });
         if (!accepted) this.log.debug({ command_id: commandId }, "the server already had this command's result");
-        return true;
+        return "delivered";
       } catch (error) {
         if (signal.aborted) break;
         if (!isTransient(error)) {
           this.log.error({ err: error, command_id: commandId }, "the server refused the command's result");
-          return false;
+          return "refused";
         }
         this.log.warn({ err: error, command_id: commandId }, "posting the command's result failed; retrying");
         await sleep(backoff.next(), signal);
       }
     }
-    return false;
+    return "stopped";
   }
 
   #drain(): void {

@@ -301,7 +301,7 @@ class Runtime implements ServerLink {
   /** Events first (the server should see the phases before the outcome), then the result. */
   async #deliver(id: string, body: CommandResultBody): Promise<void> {
     await this.#outbox.flush();
-    if (await this.#outbox.result(id, body)) this.journal.finish(id);
+    if ((await this.#outbox.result(id, body)) !== "stopped") this.journal.finish(id);
   }
 
   async #perform(command: AgentCommand, op: Op): Promise<CommandResultBody> {

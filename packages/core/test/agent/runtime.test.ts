@@ -165,8 +165,8 @@ t.test("a redelivered command runs once", async (t) => {
   await resultOf(h, stop.id);
   t.equal(h.kit.control.calls.filter((c) => c.op === "provision").length, 1, "provisioned once");
   t.equal(h.server.results.filter((r) => r.commandId === command).length, 1, "one result");
-  const journal = JSON.parse(readFileSync(join(h.dataDir, "commands.json"), "utf8"));
-  t.ok(journal.finished.includes(command), "the finished id is remembered on disk");
+  const finished = () => (JSON.parse(readFileSync(join(h.dataDir, "commands.json"), "utf8")) as { finished: string[] }).finished;
+  t.ok(await h.server.until(() => finished().includes(command), "the journal on disk"), "the finished id is remembered on disk");
 });
 
 t.test("the clone token is used for the fetch and appears in no log, file or container", async (t) => {
