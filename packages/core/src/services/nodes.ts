@@ -143,7 +143,8 @@ export class NodeService {
     });
     if (!applied) return { accepted: false };
     queue.settle(applied);
-    await scheduler.pass();
+    // A finished create frees a create slot; a finished delete frees room on the node.
+    if (applied.type === "create" || applied.type === "delete") await scheduler.pass();
     return { accepted: true };
   }
 
@@ -154,7 +155,6 @@ export class NodeService {
       for (const event of events) if (await this.#applyEvent(nodeId, event)) count++;
       return count;
     });
-    await this.deps.scheduler.pass();
     return { accepted };
   }
 

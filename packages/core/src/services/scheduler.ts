@@ -72,18 +72,21 @@ export class Scheduler {
   /** Places pending workspaces, fails those waiting too long, and hands queued creates to their nodes. */
   pass(): Promise<void> {
     return this.#lock.run(async () => {
+      // Reads only what can change something: the pending and creating workspaces (few),
+      // and the load of online nodes only when there is something to place.
       const { store } = this.deps;
       const nodes = await store.nodes.list();
-      const active = await store.workspaces.listAll();
-      const load = new Map<string, number>();
-      for (const workspace of active) {
-        if (workspace.node_id !== null) load.set(workspace.node_id, (load.get(workspace.node_id) ?? 0) + 1);
+      const online = nodes.filter((node) => node.status === "online");
+      const pending = await store.workspaces.listAll({ status: "pending" });
+      if (pending.length > 0) {
+        const load = new Map<string, number>();
+        for (const node of online) load.set(node.node_id, (await store.workspaces.listByNode(node.node_id)).filter((w) => w.status !== "deleted").length);
+        for (const workspace of pending) await this.#place(workspace, nodes, load);
       }
-      for (const workspace of active) {
-        if (workspace.status === "pending") await this.#place(workspace, nodes, load);
-      }
-      for (const node of nodes) {
-        if (node.status === "online") await this.#dispatch(node);
+      const creating = await store.workspaces.listAll({ status: "creating" });
+      for (const node of online) {
+        const placed = creating.filter((workspace) => workspace.node_id === node.node_id);
+        if (placed.length > 0) await this.#dispatch(node, placed);
       }
     });
   }
@@ -140,16 +143,15 @@ export class Scheduler {
     });
   }
 
-  /** Sends `create` for placed workspaces while the node has create slots free. */
-  async #dispatch(node: NodeRecord): Promise<void> {
+  /** Sends `create` for the node's placed workspaces (oldest first) while it has create slots free. */
+  async #dispatch(node: NodeRecord, placed: readonly WorkspaceRecord[]): Promise<void> {
     const { store, options } = this.deps;
     const pending = await store.commands.listPending(node.node_id);
-    const creating = new Set(pending.filter((command) => command.type === "create").map((command) => command.workspace_id));
-    let slots = options.maxConcurrentCreatesPerNode - creating.size;
-    if (slots <= 0) return;
-    for (const workspace of await store.workspaces.listByNode(node.node_id)) {
+    const sent = new Set(pending.filter((command) => command.type === "create").map((command) => command.workspace_id));
+    let slots = options.maxConcurrentCreatesPerNode - sent.size;
+    for (const workspace of placed) {
       if (slots <= 0) break;
-      if (workspace.status !== "creating" || creating.has(workspace.workspace_id)) continue;
+      if (sent.has(workspace.workspace_id)) continue;
       await this.#sendCreate(workspace, node);
       slots--;
     }
