@@ -57,14 +57,17 @@ async function startSshd(t: Test, userKey: string): Promise<FakeSshd> {
   return { port: (server.address() as AddressInfo).port, hostKey: host.public.split(" ").slice(0, 2).join(" "), commands };
 }
 
-async function harness(t: Test, options: { wrongHostKey?: boolean } = {}) {
-  const tree = tempTree({ home: { ".ssh": {} } });
+async function harness(t: Test, options: { wrongHostKey?: boolean; otherKey?: boolean } = {}) {
+  const tree = tempTree({ home: { ".ssh": {}, keys: {} } });
   t.teardown(tree.cleanup);
   const home = join(tree.dir, "home");
   const user = ssh2.utils.generateKeyPairSync("ed25519");
   writeFileSync(join(home, ".ssh", "id_ed25519"), user.private, { mode: 0o600 });
   writeFileSync(join(home, ".ssh", "id_ed25519.pub"), `${user.public}\n`);
-  const sshd = await startSshd(t, user.private);
+  // With otherKey, the workspace accepts only ~/keys/work, not the default key.
+  const other = ssh2.utils.generateKeyPairSync("ed25519");
+  writeFileSync(join(home, "keys", "work"), other.private, { mode: 0o600 });
+  const sshd = await startSshd(t, options.otherKey ? other.private : user.private);
   const advertised = options.wrongHostKey ? ssh2.utils.generateKeyPairSync("ed25519").public.split(" ").slice(0, 2).join(" ") : sshd.hostKey;
   const server = await startFakeServer({ ssh: { host: "127.0.0.1", port: sshd.port, hostKey: advertised } });
   t.teardown(() => server.close());
@@ -134,4 +137,20 @@ t.test("no ssh on PATH is a clear error, not a crash", async (t) => {
   const r = await runCli(["workspace", "exec", "api", "--", "true"], { env: { ...env, PATH: "/nonexistent" } });
   t.equal(r.code, 2);
   t.match(r.stderr, /ssh is not installed/);
+});
+
+t.test("--key offers another key, and the entry keeps it for the next commands", async (t) => {
+  const { sshd, env, home, nexusHome } = await harness(t, { otherKey: true });
+  const refused = await runCli(["workspace", "exec", "api", "--", "true"], { env });
+  t.equal(refused.code, 255, "the default key is refused");
+  const chosen = await runCli(["workspace", "exec", "api", "--key", "~/keys/work", "--", "echo", "one"], { env });
+  t.equal(chosen.code, 0, chosen.stderr);
+  t.match(readFileSync(join(nexusHome, "ssh", "config"), "utf8"), `IdentityFile ${join(home, "keys", "work")}`);
+  const again = await runCli(["workspace", "exec", "api", "--", "echo", "two"], { env });
+  t.equal(again.code, 0, again.stderr);
+  t.match(readFileSync(join(nexusHome, "ssh", "config"), "utf8"), `IdentityFile ${join(home, "keys", "work")}`, "the entry still names the chosen key");
+  t.same(sshd.commands, ["echo one", "echo two"]);
+  const missing = await runCli(["workspace", "exec", "api", "--key", "/nonexistent/key", "--", "true"], { env });
+  t.equal(missing.code, 2);
+  t.match(missing.stderr, /SSH key \/nonexistent\/key does not exist/);
 });

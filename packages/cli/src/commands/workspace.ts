@@ -11,7 +11,7 @@ import { sshIntoWorkspace } from "./workspace/ssh.js";
 
 export { createWorkspace, type CreateWorkspaceInput, type CreateWorkspaceResult } from "./workspace/create.js";
 export { changeWorkspace, listWorkspaces, workspaceLogs, workspaceServices, workspaceStatus } from "./workspace/manage.js";
-export { prepareSsh, sshArgv, sshIntoWorkspace, runSsh, sshIdentity, remoteCommand } from "./workspace/ssh.js";
+export { prepareSsh, sshArgv, sshIntoWorkspace, runSsh, sshIdentity, remoteCommand, chooseIdentity } from "./workspace/ssh.js";
 export { watchWorkspace, type WatchOutcome } from "./workspace/watch.js";
 
 /** The `workspace` command, created on first use: other modules add subcommands (connect, forward…) to it. */
@@ -26,6 +26,8 @@ function nonNegativeInt(value: string): number {
   if (!/^\d{1,7}$/.test(value)) throw new InvalidArgumentError("must be a whole number");
   return Number(value);
 }
+
+const KEY_HELP = "private key to offer (default: the one `workspace connect` used, else ~/.ssh/id_ed25519, id_rsa, id_ecdsa)";
 
 const EXAMPLES = {
   create: `
@@ -117,10 +119,11 @@ export function registerWorkspaceCommands(program: Command, io: CliIO): void {
       .argument("<ws>", "workspace name or id")
       .argument("<command...>", "the command, after --")
       .description("run a command in the workspace (no terminal) and exit with its status")
+      .option("--key <path>", KEY_HELP)
       .addHelpText("after", EXAMPLES.exec),
     io,
-    async (ctx, name: string, command: string[]) => {
-      await sshIntoWorkspace(ctx, "exec", name, command);
+    async (ctx, name: string, command: string[], opts: { key?: string }) => {
+      await sshIntoWorkspace(ctx, "exec", name, command, opts);
     },
   );
 
@@ -130,10 +133,11 @@ export function registerWorkspaceCommands(program: Command, io: CliIO): void {
       .argument("<ws>", "workspace name or id")
       .argument("[command...]", "a command to run instead of a shell, after --")
       .description("open a shell (or run a command) in the workspace over SSH")
+      .option("--key <path>", KEY_HELP)
       .addHelpText("after", EXAMPLES.ssh),
     io,
-    async (ctx, name: string, command: string[]) => {
-      await sshIntoWorkspace(ctx, "ssh", name, command);
+    async (ctx, name: string, command: string[], opts: { key?: string }) => {
+      await sshIntoWorkspace(ctx, "ssh", name, command, opts);
     },
   );
 

@@ -6,9 +6,9 @@
 import { spawn, type StdioOptions } from "node:child_process";
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { NexusError, type WorkspaceDetail } from "@nexus/core";
-import { createSshConfig, hostAlias, shellQuote, type PortForward } from "@nexus/editors";
+import { createSshConfig, shellQuote, sshEntryFromWorkspace, type NexusSshConfig } from "@nexus/editors";
 import { DEFAULT_KEY_NAMES } from "@nexus/github";
 import { ExitStatus } from "../../exit.js";
 import type { CommandContext } from "../../io.js";
@@ -32,48 +32,27 @@ export function remoteCommand(argv: readonly string[]): string | undefined {
   return argv.map((word) => shellQuote(word)).join(" ");
 }
 
-export interface SshEndpoint {
-  workspace: string;
-  host: string;
-  port: number;
-  hostKey: string;
+/**
+ * The private key to offer: `--key`, else the one the workspace's entry already names
+ * (`workspace connect --key` chose it), else the first of ~/.ssh/id_ed25519, id_rsa, id_ecdsa.
+ */
+export function chooseIdentity(ctx: CommandContext, config: NexusSshConfig, workspace: string, key?: string): string | undefined {
+  if (key !== undefined) {
+    const path = resolve(ctx.io.cwd, key.replace(/^~(?=\/|$)/, ctx.io.env.HOME || homedir()));
+    if (!existsSync(path)) throw new NexusError("invalid_request", `SSH key ${path} does not exist`, { details: { key: path }, hint: "Run `nexus ssh setup` to create one, or pass another --key." });
+    return path;
+  }
+  const previous = config.readWorkspaceEntry(workspace)?.identityFile;
+  if (previous && existsSync(previous)) return previous;
+  return sshIdentity(ctx.io.env);
 }
 
-export function sshEndpoint(detail: WorkspaceDetail): SshEndpoint {
-  const name = detail.workspace_name;
-  if (detail.status !== "running") {
-    throw new NexusError("invalid_transition", `workspace ${name} is ${detail.status}, not running`, {
-      details: { workspace: name, status: detail.status },
-      hint: detail.status === "stopped" ? `Start it with \`nexus workspace start ${name}\`.` : `See its state with \`nexus workspace status ${name}\`.`,
-    });
-  }
-  const { host, port, host_key: hostKey } = detail.ssh;
-  if (!host || !port || !hostKey) {
-    throw new NexusError("invalid_transition", `workspace ${name} has no SSH endpoint yet`, {
-      details: { workspace: name },
-      hint: `Wait for it with \`nexus workspace status ${name} --watch\`.`,
-    });
-  }
-  return { workspace: name, host, port, hostKey };
-}
-
-/** Writes (or refreshes) the workspace's SSH entry and returns the ssh argv prefix that uses it. */
-export async function prepareSsh(ctx: CommandContext, detail: WorkspaceDetail, home: string): Promise<{ configFile: string; alias: string }> {
-  const endpoint = sshEndpoint(detail);
+/** Writes (or refreshes) the workspace's SSH entry; returns the config file and the host alias to use. */
+export async function prepareSsh(ctx: CommandContext, detail: WorkspaceDetail, home: string, key?: string): Promise<{ configFile: string; alias: string }> {
   const config = createSshConfig({ nexusHome: home, env: ctx.io.env });
-  const identityFile = sshIdentity(ctx.io.env);
-  const forwards: PortForward[] = Object.values(detail.services).flatMap((s) =>
-    s.local_port && s.port ? [{ localPort: s.local_port, remotePort: s.port, service: s.name }] : [],
-  );
-  await config.writeWorkspaceEntry({
-    workspace: endpoint.workspace,
-    hostName: endpoint.host,
-    port: endpoint.port,
-    hostKey: endpoint.hostKey,
-    ...(identityFile ? { identityFile } : {}),
-    forwards,
-  });
-  return { configFile: config.paths.config, alias: hostAlias(endpoint.workspace) };
+  const identityFile = chooseIdentity(ctx, config, detail.workspace_name, key);
+  const written = await config.writeWorkspaceEntry(sshEntryFromWorkspace(detail, identityFile ? { identityFile } : {}));
+  return { configFile: config.paths.config, alias: written.host };
 }
 
 export type SshMode = "ssh" | "exec";
@@ -146,7 +125,7 @@ function signalNumber(signal: NodeJS.Signals | null): number {
  * `workspace ssh <ws> [-- cmd…]` and `workspace exec <ws> -- cmd…`: the exit status is
  * ssh's (the remote command's). With --json the output is captured into one document.
  */
-export async function sshIntoWorkspace(ctx: CommandContext, mode: SshMode, ws: string, command: readonly string[]): Promise<SshRun> {
+export async function sshIntoWorkspace(ctx: CommandContext, mode: SshMode, ws: string, command: readonly string[], options: { key?: string | undefined } = {}): Promise<SshRun> {
   if (command.length === 0 && (mode === "exec" || ctx.json)) {
     throw new NexusError("invalid_request", `${mode} needs a command${ctx.json ? " with --json" : ""}`, {
       hint: `Run e.g. \`nexus workspace ${mode} ${ws} -- npm test\`${mode === "exec" ? `; for a shell use \`nexus workspace ssh ${ws}\`` : ""}.`,
@@ -155,7 +134,7 @@ export async function sshIntoWorkspace(ctx: CommandContext, mode: SshMode, ws: s
   const ref = workspaceRef(ws);
   const { client, home } = serverSession(ctx);
   const detail = await client.getWorkspace(ref);
-  const target = await prepareSsh(ctx, detail, home);
+  const target = await prepareSsh(ctx, detail, home, options.key);
   const run = await runSsh(ctx, sshArgv(mode, target, command, Boolean(ctx.io.stdin?.isTTY)), { capture: ctx.json });
   ctx.result({ workspace: detail.workspace_name, command: [...command], exit_code: run.status, stdout: run.stdout ?? "", stderr: run.stderr ?? "" });
   if (run.status === 255 && !ctx.json) ctx.warn(ctx.colors.dim("ssh exited with 255: a connection failure, or the command's own status. Check the connection with `nexus doctor`."));
