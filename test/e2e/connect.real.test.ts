@@ -60,7 +60,7 @@ t.test("workspace connect and forward against a real workspace on Docker", async
   copyFileSync(alice.keyFile, join(home, ".ssh", "id_ed25519"));
   chmodSync(join(home, ".ssh", "id_ed25519"), 0o600);
   const codeArgv = join(stack.root, "code.argv");
-  writeFileSync(join(bin, "code"), `#!/bin/sh\nif [ "$1" = "--version" ]; then echo 1.95.3; exit 0; fi\nprintf '%s\\n' "$@" > "${codeArgv}"\n`);
+  writeFileSync(join(bin, "code"), `#!/bin/sh\nif [ "$1" = "--version" ]; then echo 1.95.3; exit 0; fi\nprintf '%s\\n' "$@" > "${codeArgv}.tmp" && mv "${codeArgv}.tmp" "${codeArgv}"\n`);
   chmodSync(join(bin, "code"), 0o755);
   const nexusHome = join(home, ".nexus");
   const userSshConfig = join(home, ".ssh", "config");
@@ -73,7 +73,9 @@ t.test("workspace connect and forward against a real workspace on Docker", async
   await t.test("connect --editor code: SSH checked, VS Code started on the remote folder", async (t) => {
     const r = await runCli(["workspace", "connect", "site", "--editor", "code"], { env });
     t.equal(r.code, 0, r.stderr);
-    t.equal(readFileSync(codeArgv, "utf8"), "--folder-uri\nvscode-remote://ssh-remote+nexus-site/home/dev/site\n");
+    // GUI editors are started detached, not waited for.
+    const argv = await until(async () => existsSync(codeArgv) && readFileSync(codeArgv, "utf8"), "code to start", 10_000);
+    t.equal(argv, "--folder-uri\nvscode-remote://ssh-remote+nexus-site/home/dev/site\n");
     t.match(r.stdout, /connected to site/);
     t.match(r.stdout, new RegExp(`web\\s+http://localhost:${localPort}\\s+healthy`));
     t.match(r.stdout, /ssh\s+ssh nexus-site/);

@@ -3,6 +3,7 @@
 import t, { type Test } from "tap";
 import { chmodSync, existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import ssh2 from "ssh2";
 import { tempTree } from "@nexus/test-utils";
 import { sshFailureReason } from "../src/commands/connect.js";
@@ -78,7 +79,12 @@ async function sandbox(t: Test, options: { editors?: string[] } = {}) {
     }
     return runs;
   };
-  return { root, home, nexusHome, server, env, argvs, userKey: join(home, ".ssh", "id_ed25519") };
+  /** GUI editors are started detached and not waited for: poll until `count` runs are recorded. */
+  const launched = async (name: string, count: number): Promise<string[][]> => {
+    for (let i = 0; i < 500 && argvs(name).length < count; i++) await sleep(10);
+    return argvs(name);
+  };
+  return { root, home, nexusHome, server, env, argvs, launched, userKey: join(home, ".ssh", "id_ed25519") };
 }
 
 t.test("connect --editor code: entry and Include written, SSH checked, VS Code opened on the remote folder, summary", async (t) => {
@@ -86,7 +92,7 @@ t.test("connect --editor code: entry and Include written, SSH checked, VS Code o
   const r = await runCli(["workspace", "connect", "my-app", "--editor", "code"], { env: s.env });
   t.equal(r.code, 0, r.stderr);
 
-  t.same(s.argvs("code"), [["--folder-uri", "vscode-remote://ssh-remote+nexus-my-app/home/dev/my-app"]]);
+  t.same(await s.launched("code", 1), [["--folder-uri", "vscode-remote://ssh-remote+nexus-my-app/home/dev/my-app"]]);
   t.same(
     s.argvs("ssh"),
     [["-F", join(s.home, ".ssh", "config"), "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "nexus-my-app", "echo", "OK"]],
@@ -119,7 +125,7 @@ t.test("connect --editor code: entry and Include written, SSH checked, VS Code o
   // Remembered: the next connect opens code without --editor.
   const again = await runCli(["workspace", "connect", "my-app"], { env: s.env });
   t.equal(again.code, 0, again.stderr);
-  t.equal(s.argvs("code").length, 2);
+  t.equal((await s.launched("code", 2)).length, 2);
   t.match(again.stdout, /editor\s+code opened on \/home\/dev\/my-app\n/);
 });
 
