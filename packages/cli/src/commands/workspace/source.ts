@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, isAbsolute, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { NexusError, branchNameProblem, isValidRepoName } from "@nexus/core";
 
 export type RepoInput = { kind: "local"; dir: string } | { kind: "github"; ref: string };
@@ -20,7 +20,13 @@ const URL_LIKE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/|^[^/\s]+@[^/\s]+:/;
 export function classifyRepoInput(input: string, cwd: string, env: Readonly<Record<string, string | undefined>>): RepoInput {
   const text = input.trim();
   if (text === "") throw new NexusError("invalid_request", "no repository given", { hint: "Give OWNER/REPO, a GitHub URL, or a local directory such as `.`." });
-  if (text.startsWith("file://")) return { kind: "local", dir: new URL(text).pathname };
+  if (text.startsWith("file://")) {
+    try {
+      return { kind: "local", dir: fileURLToPath(text) };
+    } catch {
+      throw new NexusError("invalid_request", `${JSON.stringify(text)} is not a local file:// URL`, { hint: "Give the directory as a path, e.g. `.` or `/home/you/app`." });
+    }
+  }
   if (URL_LIKE.test(text)) return { kind: "github", ref: text };
   if (LOCAL_PREFIX.test(text)) {
     const expanded = text === "~" || text.startsWith("~/") ? join(env.HOME || homedir(), text.slice(1)) : text;
