@@ -117,6 +117,8 @@ interface CheckTarget {
   host: string;
   endpoint: string;
   configFile: string;
+  /** The config is ~/.ssh/config (which includes nexus's): a plain `ssh nexus-<ws>` works. */
+  viaUserConfig: boolean;
   knownHosts: string;
   identityFile: string | undefined;
 }
@@ -176,7 +178,7 @@ function lastLines(text: string, count = 3): string {
 
 function sshFailure(target: CheckTarget, reason: SshFailureReason, outcome: SshRunOutcome, argv: readonly string[]): NexusError {
   const { code, what, fix } = REASONS[reason];
-  const sshArgs = target.configFile.endsWith("/.ssh/config") ? [] : ["-F", target.configFile];
+  const sshArgs = target.viaUserConfig ? [] : ["-F", target.configFile];
   const steps = [
     fix(target),
     `the workspace's state and SSH endpoint: nexus workspace status ${target.workspace}`,
@@ -245,7 +247,7 @@ export async function connectWorkspace(ctx: CommandContext, ws: string, options:
   // Through ~/.ssh/config when it includes ours: that also proves `ssh nexus-<ws>` works as typed.
   const configFile = include.status === "manual" ? written.file : include.file;
   const endpoint = `${entry.hostName}:${entry.port}`;
-  const check = await checkSshConnection(ctx, { workspace: detail.workspace_name, host: written.host, endpoint, configFile, knownHosts: sshConfig.paths.knownHosts, identityFile });
+  const check = await checkSshConnection(ctx, { workspace: detail.workspace_name, host: written.host, endpoint, configFile, viaUserConfig: include.status !== "manual", knownHosts: sshConfig.paths.knownHosts, identityFile });
 
   // The editor part is `nexus editor launch` (choice, launch, remembering --editor); its
   // own lines and document are replaced by the summary below. Its warnings still show.
