@@ -59,7 +59,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
       const incoming = req.headers["x-request-id"];
       return typeof incoming === "string" && REQUEST_ID_PATTERN.test(incoming) ? incoming : newRequestId();
     },
-    return503OnClosing: true,
+    return503OnClosing: false,
     forceCloseConnections: "idle",
     ...(options.https ? { https: options.https } : {}),
   }) as unknown as FastifyInstance;
@@ -79,6 +79,11 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
 
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
+    // Instead of fastify's own 503 while closing: the same error body as everything else.
+    if (closing.signal.aborted) {
+      reply.header("connection", "close");
+      throw new NexusError("server_unreachable", "the server is shutting down", { hint: "Try again in a moment." });
+    }
   });
   app.addHook("onResponse", async (request, reply) => {
     const route = request.routeOptions.url ?? "unmatched";
