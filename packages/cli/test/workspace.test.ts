@@ -196,6 +196,16 @@ t.test("status --watch follows until the workspace is deleted", async (t) => {
   t.match(r.stdout, /api\s+running/);
   t.match(r.stdout, /deleting/);
   t.match(r.stdout, /workspace api was deleted/);
+
+  // --json --watch: nothing while watching, then exactly one document.
+  server.seed("web", "running");
+  const json = runCli(["workspace", "status", "web", "--watch", "--json"], { env });
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal((await runCli(["workspace", "stop", "web"], { env })).code, 0);
+  t.equal((await runCli(["workspace", "rm", "web", "--no-wait"], { env })).code, 0);
+  const doc = await json;
+  t.equal(doc.code, 0, doc.stderr);
+  t.match(JSON.parse(doc.stdout), { workspace_name: "web", status: "deleted" });
 });
 
 t.test("services: a table; --json the services document", async (t) => {
@@ -222,6 +232,8 @@ t.test("logs: tail and service filter; --follow streams until the server ends; -
   t.match(f.stdout, /listening on 4000\n.*ready\n.*GET \/health 200\n.*shutting down\n/s);
   const j = await runCli(["workspace", "logs", "api", "--json"], { env });
   t.match(JSON.parse(j.stdout), { workspace: "api", service: null, logs: /listening/ });
+  const fj = await runCli(["workspace", "logs", "api", "--follow", "--json"], { env });
+  t.match(JSON.parse(fj.stdout), { logs: /listening on 4000\n.*shutting down\n$/s }, "followed logs collected into one document");
 });
 
 t.test("stop, start and delete wait for the change; invalid transitions exit 5 with the right next step", async (t) => {
