@@ -48,18 +48,21 @@ export function workspaceFile(config: ProjectConfig, repoName: string): Workspac
 }
 
 /**
- * Root: put the supervisor and the workspace file in place (state and log directories
- * owned by dev), then as dev clone the bundle into the repository directory, point
- * `origin` (and `upstream`) at the real URLs, and print the checked-out commit. A
- * directory already holding the clone (a create run again) is kept.
+ * Root: write the supervisor and the workspace file (given as arguments: printf is a
+ * shell builtin, so their size is bounded only by one argument's limit) with the state
+ * and log directories owned by dev; then as dev clone the bundle into the repository
+ * directory, point `origin` (and `upstream`) at the real URLs, and print the checked-out
+ * commit. A directory already holding the clone (a create run again) is kept.
  */
 const INSTALL_AND_CLONE = String.raw`set -eu
 tool=$1 workspace=$2 bundle=$3 dir=$4 branch=$5 origin=$6 upstream=$7
 install -d -m 0755 /opt/nexus
 install -d -m 0755 -o 1000 -g 1000 /var/lib/nexus /var/log/nexus
-install -m 0755 "$tool" /opt/nexus/supervisor.mjs
-install -m 0644 -o 1000 -g 1000 "$workspace" /var/lib/nexus/workspace.json
-rm -f "$tool" "$workspace"
+printf '%s' "$tool" >/opt/nexus/supervisor.mjs.tmp
+chmod 0755 /opt/nexus/supervisor.mjs.tmp
+mv -f /opt/nexus/supervisor.mjs.tmp /opt/nexus/supervisor.mjs
+printf '%s' "$workspace" >/var/lib/nexus/workspace.json
+chown 1000:1000 /var/lib/nexus/workspace.json
 HOME=/home/dev exec runuser -u dev -- sh -c '
   set -eu
   bundle=$1 dir=$2 branch=$3 origin=$4 upstream=$5
@@ -76,6 +79,9 @@ HOME=/home/dev exec runuser -u dev -- sh -c '
 ' nexus-clone-as-dev "$bundle" "$dir" "$branch" "$origin" "$upstream"
 `;
 
+/** Linux refuses a single exec argument longer than this (MAX_ARG_STRLEN). */
+export const MAX_ARGUMENT_BYTES = 128 * 1024;
+
 export interface CloneInput {
   repoName: string;
   branch: string;
@@ -85,17 +91,19 @@ export interface CloneInput {
   workspace: WorkspaceFile;
 }
 
-/** Files staged in /tmp in parallel, then one exec: returns the checked-out commit. */
+/** The bundle is written into the container, then one exec does the rest: returns the checked-out commit. */
 export async function installAndClone(provider: ProviderInstance, handle: Handle, input: CloneInput, op: Op): Promise<string> {
-  const id = randomBytes(6).toString("hex");
-  const staged = { tool: `/tmp/nexus-${id}-supervisor.mjs`, workspace: `/tmp/nexus-${id}-workspace.json`, bundle: `/tmp/nexus-${id}.bundle` };
-  await Promise.all([
-    provider.writeFile(handle, staged.tool, supervisorScript(), op, { mode: 0o644, uid: 0, gid: 0 }),
-    provider.writeFile(handle, staged.workspace, JSON.stringify(input.workspace), op, { mode: 0o644, uid: 0, gid: 0 }),
-    provider.writeFile(handle, staged.bundle, input.bundle, op, { mode: 0o600, uid: DEV_USER.uid, gid: DEV_USER.gid }),
-  ]);
-  const argv = ["sh", "-c", INSTALL_AND_CLONE, "nexus-clone", staged.tool, staged.workspace, staged.bundle, repoDir(input.repoName), input.branch, input.originUrl, input.upstreamUrl ?? ""];
+  const started = Date.now();
+  const bundle = `/tmp/nexus-${randomBytes(6).toString("hex")}.bundle`;
+  const workspace = JSON.stringify(input.workspace);
+  if (Buffer.byteLength(workspace) >= MAX_ARGUMENT_BYTES) {
+    throw new NexusError("invalid_config", "the workspace configuration is too large", { details: { bytes: Buffer.byteLength(workspace), phase: "repo_cloned" } });
+  }
+  await provider.writeFile(handle, bundle, input.bundle, op, { mode: 0o600, uid: DEV_USER.uid, gid: DEV_USER.gid });
+  const written = Date.now();
+  const argv = ["sh", "-c", INSTALL_AND_CLONE, "nexus-clone", supervisorScript(), workspace, bundle, repoDir(input.repoName), input.branch, input.originUrl, input.upstreamUrl ?? ""];
   const result = await provider.exec(handle, argv, op, { env: ROOT_ENV });
+  op.log.debug({ write_ms: written - started, clone_ms: Date.now() - written, bundle_bytes: input.bundle.byteLength }, "repository copied into the workspace");
   const commit = result.stdout.trim().split("\n").pop() ?? "";
   if (result.exitCode !== 0 || !/^[0-9a-f]{40,64}$/.test(commit)) {
     throw new NexusError("clone_failed", `copying the repository into the workspace failed (exit ${result.exitCode}): ${lastLines(result.stderr) || "no commit"}`, {

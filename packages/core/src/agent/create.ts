@@ -129,7 +129,9 @@ export async function createWorkspace(ctx: AgentContext, command: CreateCommand,
   let workspace = workspaceFile(config, payload.repo.name);
   const cloned = await phases.run("repo_cloned", () =>
     withDeadline(op, LIMITS.clone, "copying the repository", async (o) => {
+      const waiting = Date.now();
       const bundle = await bundling;
+      o.log.debug({ waited_ms: Date.now() - waiting, commit: bundle.commit }, "repository bundle ready");
       if (given === undefined) {
         config = await configFromRepository(ctx, bundle, o.signal);
         workspace = workspaceFile(config, payload.repo.name);

@@ -89,7 +89,8 @@ t.test("creates a workspace: every phase reported in order with its duration, th
   t.same(staged.services.map((s) => s.name), ["db", "web"]);
   t.match(staged.services[1], { depends_on: ["db"], health_check: { type: "http", port: 3000, path: "/health", interval: 1000 } });
   t.equal(staged.env.NODE_ENV, "development");
-  t.ok(h.writes.some((w) => w.path.endsWith("-supervisor.mjs") && w.data.toString().includes("supervisorProgram")), "the supervisor is installed");
+  t.match(h.cloneCalls[0]?.[4], /supervisorProgram/, "the supervisor is installed");
+  t.same(h.cloneCalls[0]?.slice(7), ["/home/dev/demo", "main", repo.dir, ""], "checkout dir, branch, origin, no upstream");
   const bundle = h.writes.find((w) => w.path.endsWith(".bundle"));
   t.match(bundle?.data.toString("latin1"), /^# v2 git bundle\n/, "the branch travels as a git bundle");
 });

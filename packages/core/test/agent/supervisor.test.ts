@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { HEALTH_CHECK_DEFAULTS, type HealthCheck } from "@nexus/core";
+import { MAX_ARGUMENT_BYTES } from "../../src/agent/container.js";
 import { supervisorScript } from "../../src/agent/supervisor/script.js";
 import type { SupervisedService, SupervisorResult, SupervisorStatus, WorkspaceFile } from "../../src/agent/supervisor/types.js";
 
@@ -86,6 +87,10 @@ async function until<T>(read: () => T | undefined, what: string, ms = 20_000): P
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+t.test("the module fits in one exec argument (the agent installs it that way)", async (t) => {
+  t.ok(Buffer.byteLength(supervisorScript()) < MAX_ARGUMENT_BYTES / 2, `${Buffer.byteLength(supervisorScript())} bytes`);
+});
 
 t.test("starts in dependency order, waits for health (tcp, http, process), stops in reverse order", async (t) => {
   const [dbPort, apiPort] = [await freePort(), await freePort()];

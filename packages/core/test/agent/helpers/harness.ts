@@ -31,10 +31,12 @@ export interface AgentHarness {
   publicKey: string;
   /** Every supervisor command run, as argv after the script path. */
   supervisorCalls: string[][];
+  /** The arguments of every install-and-clone exec: [sh, -c, script, name, supervisor, workspace.json, bundle, dir, branch, origin, upstream]. */
+  cloneCalls: string[][];
   /** How the fake supervisor answers; default: every service healthy. */
   supervisor: SupervisorScript;
   start(overrides?: Partial<AgentRuntimeOptions>): Promise<AgentRuntime>;
-  /** The workspace file the agent staged for the container, parsed. */
+  /** The workspace file the agent gave the container last, parsed. */
   workspaceFile(): WorkspaceFile;
 }
 
@@ -102,11 +104,12 @@ export async function agentHarness(t: Test): Promise<AgentHarness> {
     },
     publicKey: generateTestKeyPair("agent-test").publicKey,
     supervisorCalls: [],
+    cloneCalls: [],
     supervisor: (args, workspace) => (args[0] === "start" || args[0] === "wait" || args[0] === "up" ? { ok: true, status: healthyStatus(workspace) } : { ok: true }),
     workspaceFile() {
-      const file = [...writes].reverse().find((w) => w.path.endsWith("-workspace.json"));
-      if (!file) throw new Error("no workspace file was written");
-      return JSON.parse(file.data.toString("utf8")) as WorkspaceFile;
+      const call = harness.cloneCalls.at(-1);
+      if (!call) throw new Error("no workspace file was installed");
+      return JSON.parse(call[5]!) as WorkspaceFile;
     },
     async start(overrides = {}) {
       const runtime = await startAgentRuntime({
@@ -132,6 +135,7 @@ export async function agentHarness(t: Test): Promise<AgentHarness> {
 
   kit.control.onExec(({ argv, readFile }): ExecResult | undefined => {
     if (argv[0] === "sh" && argv[3] === "nexus-clone") {
+      harness.cloneCalls.push(argv);
       const commit = bundleCommit(readFile(argv[6]!));
       return commit ? { exitCode: 0, stdout: `${commit}\n`, stderr: "" } : { exitCode: 1, stdout: "", stderr: "fatal: not a bundle\n" };
     }
