@@ -218,3 +218,15 @@ t.test("reconcile: a deleting workspace whose container is gone is removed", asy
   await h.events(node, [{ type: "observed", complete: false, at: at(h), workspaces: [{ workspace_id: ws.workspace_id, state: "absent" }] }]);
   t.equal((await h.request({ method: "GET", url: `/api/v1/workspaces/${ws.workspace_id}`, token: alice.apiToken })).statusCode, 404);
 });
+
+t.test("a queued command the wire cannot carry fails alone; the node keeps receiving the others", async (t) => {
+  const h = await harness(t);
+  const node = await h.node("node-1");
+  const broken = await h.store.commands.enqueue({ node_id: node.node_id, type: "logs", payload: { tail: -5 } });
+  const fine = await h.store.commands.enqueue({ node_id: node.node_id, type: "reconcile", payload: { workspace_ids: [] } });
+  const commands = await h.poll(node);
+  t.same(commands.map((c) => c.id), [fine.command_id]);
+  const failed = await h.store.commands.get(broken.command_id);
+  t.equal(failed?.status, "failed");
+  t.equal(failed?.error?.code, "internal_error");
+});

@@ -6,6 +6,7 @@ import type { Logger } from "../logger.js";
 import { Secret } from "../secret.js";
 import { hashToken, type CommandRecord, type JsonObject, type NodeRecord, type Store, type WorkspaceRecord } from "../contracts/store.js";
 import type { NodeHealthSchema } from "../wire/health.js";
+import { AgentCommandSchema } from "../wire/nodes.js";
 import type {
   AgentCommand,
   CommandResultBodySchema,
@@ -17,7 +18,7 @@ import type {
   ObservedWorkspace,
   RegisterNodeResponse,
 } from "../wire/nodes.js";
-import type { z } from "zod";
+import { z } from "zod";
 import { transition } from "../state.js";
 import { msSince, type Clock } from "./clock.js";
 import type { CommandQueue } from "./command-queue.js";
@@ -116,7 +117,23 @@ export class NodeService {
   async poll(nodeId: string, waitSeconds: number, signal?: AbortSignal): Promise<AgentCommand[]> {
     await this.#node(nodeId);
     const claimed = await this.deps.queue.poll(nodeId, waitSeconds * 1000, signal);
-    return claimed.map(toAgentCommand);
+    const commands: AgentCommand[] = [];
+    for (const record of claimed) {
+      const command = toAgentCommand(record);
+      // A command the wire cannot carry would fail every poll of this node: it fails alone instead.
+      const wire = z.safeEncode(AgentCommandSchema, command);
+      if (wire.success) {
+        commands.push(command);
+        continue;
+      }
+      this.deps.log.error({ command_id: record.command_id, type: record.type, issues: wire.error.issues.slice(0, 3) }, "a queued command does not match the wire schema");
+      const failed = await this.deps.store.commands.complete(nodeId, record.command_id, {
+        ok: false,
+        error: { code: "internal_error", message: "the server queued a command the agent protocol cannot carry" },
+      });
+      this.deps.queue.settle(failed);
+    }
+    return commands;
   }
 
   async complete(nodeId: string, commandId: string, body: CommandResult): Promise<{ accepted: boolean }> {
