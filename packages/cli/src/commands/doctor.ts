@@ -205,7 +205,7 @@ function reasonOf(error: unknown): string {
   return typeof code === "string" ? code : error instanceof Error ? error.message : String(error);
 }
 
-async function probeIncus(env: Env): Promise<{ ok: boolean; detail: string }> {
+export async function probeIncus(env: Env): Promise<{ ok: boolean; detail: string }> {
   const socket = env.INCUS_SOCKET ?? (await detectSocket(DEFAULT_SOCKET_PATHS));
   if (!socket) return { ok: false, detail: `lxc: no Incus or LXD socket (${DEFAULT_SOCKET_PATHS.join(", ")})` };
   try {
@@ -218,7 +218,7 @@ async function probeIncus(env: Env): Promise<{ ok: boolean; detail: string }> {
   }
 }
 
-async function probeDocker(env: Env): Promise<{ ok: boolean; detail: string }> {
+export async function probeDocker(env: Env): Promise<{ ok: boolean; detail: string }> {
   const host = env.DOCKER_HOST?.trim();
   const target = host?.startsWith("tcp://") ? { origin: `http://${host.slice("tcp://".length)}` } : { socketPath: dockerSocketPath(childEnv(env)) };
   const where = "socketPath" in target ? target.socketPath : target.origin;
