@@ -87,7 +87,7 @@ export function createServices(input: ServicesOptions): NexusServices {
   const auth = new AuthService(store, github, options.adminToken);
   const users = new UserService(store);
   const scheduler = new Scheduler({ store, clock, queue: commands, lifecycle, phases, events, options, log });
-  const workspaces = new WorkspaceService({ store, clock, queue: commands, lifecycle, phases, scheduler, users, options, localKeys: input.localKeys, log });
+  const workspaces = new WorkspaceService({ store, queue: commands, lifecycle, phases, scheduler, users, options, localKeys: input.localKeys, log });
   const nodes = new NodeService({ store, clock, queue: commands, lifecycle, phases, events, scheduler, options, log });
 
   return {

@@ -4,13 +4,11 @@
 import { NexusError, isErrorCode, isNexusError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { JsonObject, Store, UserRecord, WorkspaceRecord } from "../contracts/store.js";
-import { transition } from "../state.js";
+import { transition, type WorkspaceState } from "../state.js";
 import type { Secret } from "../secret.js";
 import { checkRepositoryUrl, type RepositoryUrlPolicy } from "../wire/repo-url.js";
 import type { CreateWorkspaceResponse, ListServicesResponse, ListWorkspacesResponse, WorkspaceActionResponse, WorkspaceDetail } from "../wire/workspaces.js";
-import type { WorkspaceState } from "../state.js";
 import { API_PREFIX } from "../wire/routes.js";
-import type { Clock } from "./clock.js";
 import type { CommandQueue } from "./command-queue.js";
 import type { WorkspaceLifecycle } from "./lifecycle.js";
 import { newLogLines, splitLogLines } from "./log-follow.js";
@@ -46,7 +44,6 @@ export interface LogsInput {
 
 export interface WorkspaceServiceDeps {
   store: Store;
-  clock: Clock;
   queue: CommandQueue;
   lifecycle: WorkspaceLifecycle;
   phases: PhaseBook;
