@@ -9,6 +9,8 @@ async function main(): Promise<void> {
   let args;
   try {
     args = parseAgentArgs(process.argv.slice(2), process.env);
+    // Read once; nothing the agent starts (git, providers' helpers) needs to see it.
+    delete process.env.NEXUS_JOIN_TOKEN;
   } catch (error) {
     fail(error);
     return;

@@ -33,7 +33,6 @@ export async function startWorkspace(ctx: AgentContext, workspaceId: string, giv
   const result = await withDeadline(op, SERVICES_STEP_MS, "starting the services", (o) => supervisor(ctx.provider, handle, ["up"], o));
   if (result.status) ctx.watcher.watch(workspaceId, handle, result.status);
   if (!result.ok) throw supervisorFailure(result, result.stage === "services" ? "services_healthy" : "services_started");
-  if (result.status) ctx.watcher.watch(workspaceId, handle);
 }
 
 /** pre_stop and the services (reverse order), then the container. `force` skips the graceful part. */

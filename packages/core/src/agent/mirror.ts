@@ -158,7 +158,8 @@ function gitEnvironment(token: Secret | undefined, allowLocal: boolean): NodeJS.
     GIT_ALLOW_PROTOCOL: allowLocal ? "https:http:ssh:file" : "https:http:ssh",
     GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? "ssh -o BatchMode=yes",
   };
-  delete env[TOKEN_ENV];
+  // git and its helpers get no credential of the agent's own (a join token, an API token).
+  for (const key of Object.keys(env)) if (/TOKEN|SECRET|PASSWORD/i.test(key)) delete env[key];
   delete env.GIT_ASKPASS;
   delete env.SSH_ASKPASS;
   if (token !== undefined) {
