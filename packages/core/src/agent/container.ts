@@ -82,28 +82,35 @@ HOME=/home/dev exec runuser -u dev -- sh -c '
 /** Linux refuses a single exec argument longer than this (MAX_ARG_STRLEN). */
 export const MAX_ARGUMENT_BYTES = 128 * 1024;
 
+/** Copies a repository bundle into the container (dev's, in /tmp); returns its path there. */
+export async function copyBundle(provider: ProviderInstance, handle: Handle, data: Uint8Array, op: Op): Promise<string> {
+  const started = Date.now();
+  const path = `/tmp/nexus-${randomBytes(6).toString("hex")}.bundle`;
+  await provider.writeFile(handle, path, data, op, { mode: 0o600, uid: DEV_USER.uid, gid: DEV_USER.gid });
+  op.log.debug({ ms: Date.now() - started, bytes: data.byteLength }, "repository bundle copied into the workspace");
+  return path;
+}
+
 export interface CloneInput {
   repoName: string;
   branch: string;
-  bundle: Uint8Array;
+  /** In the container (copyBundle); removed once cloned. */
+  bundlePath: string;
   originUrl: string;
   upstreamUrl?: string;
   workspace: WorkspaceFile;
 }
 
-/** The bundle is written into the container, then one exec does the rest: returns the checked-out commit. */
+/** One exec: the supervisor and workspace file in place, the bundle cloned. Returns the checked-out commit. */
 export async function installAndClone(provider: ProviderInstance, handle: Handle, input: CloneInput, op: Op): Promise<string> {
   const started = Date.now();
-  const bundle = `/tmp/nexus-${randomBytes(6).toString("hex")}.bundle`;
   const workspace = JSON.stringify(input.workspace);
   if (Buffer.byteLength(workspace) >= MAX_ARGUMENT_BYTES) {
     throw new NexusError("invalid_config", "the workspace configuration is too large", { details: { bytes: Buffer.byteLength(workspace), phase: "repo_cloned" } });
   }
-  await provider.writeFile(handle, bundle, input.bundle, op, { mode: 0o600, uid: DEV_USER.uid, gid: DEV_USER.gid });
-  const written = Date.now();
-  const argv = ["sh", "-c", INSTALL_AND_CLONE, "nexus-clone", supervisorScript(), workspace, bundle, repoDir(input.repoName), input.branch, input.originUrl, input.upstreamUrl ?? ""];
+  const argv = ["sh", "-c", INSTALL_AND_CLONE, "nexus-clone", supervisorScript(), workspace, input.bundlePath, repoDir(input.repoName), input.branch, input.originUrl, input.upstreamUrl ?? ""];
   const result = await provider.exec(handle, argv, op, { env: ROOT_ENV });
-  op.log.debug({ write_ms: written - started, clone_ms: Date.now() - written, bundle_bytes: input.bundle.byteLength }, "repository copied into the workspace");
+  op.log.debug({ ms: Date.now() - started }, "repository cloned in the workspace");
   const commit = result.stdout.trim().split("\n").pop() ?? "";
   if (result.exitCode !== 0 || !/^[0-9a-f]{40,64}$/.test(commit)) {
     throw new NexusError("clone_failed", `copying the repository into the workspace failed (exit ${result.exitCode}): ${lastLines(result.stderr) || "no commit"}`, {

@@ -12,7 +12,7 @@ import { checkRepositoryUrl } from "../wire/repo-url.js";
 import { workspaceSpecFromCreateCommand, type CreateCommandSchema } from "../wire/nodes.js";
 import { zodIssuesToDetails } from "../zod-issues.js";
 import type { z } from "zod";
-import { installAndClone, readHostKey, supervisor, workspaceFile } from "./container.js";
+import { copyBundle, installAndClone, readHostKey, supervisor, workspaceFile } from "./container.js";
 import { AGENT_LABELS, type AgentContext } from "./context.js";
 import type { RepositoryBundle } from "./mirror.js";
 import { PhaseReporter, phaseError } from "./phases.js";
@@ -121,6 +121,10 @@ export async function createWorkspace(ctx: AgentContext, command: CreateCommand,
   );
   ctx.handles.set(workspaceId, provisioned);
 
+  // The bundle is copied in while SSH is being checked.
+  const copying = bundling.then(async (bundle) => ({ bundle, path: await copyBundle(ctx.provider, provisioned, bundle.data, op) }));
+  copying.catch(() => undefined);
+
   await phases.run("ssh_ready", () =>
     withDeadline(op, LIMITS.ssh, "waiting for the SSH server", (o) => waitForSshBanner(sshProbeHost(payload.ssh_bind_address), payload.ssh_port, o.signal), "ssh_ready"),
   );
@@ -129,9 +133,7 @@ export async function createWorkspace(ctx: AgentContext, command: CreateCommand,
   let workspace = workspaceFile(config, payload.repo.name);
   const cloned = await phases.run("repo_cloned", () =>
     withDeadline(op, LIMITS.clone, "copying the repository", async (o) => {
-      const waiting = Date.now();
-      const bundle = await bundling;
-      o.log.debug({ waited_ms: Date.now() - waiting, commit: bundle.commit }, "repository bundle ready");
+      const { bundle, path } = await copying;
       if (given === undefined) {
         config = await configFromRepository(ctx, bundle, o.signal);
         workspace = workspaceFile(config, payload.repo.name);
@@ -139,7 +141,7 @@ export async function createWorkspace(ctx: AgentContext, command: CreateCommand,
       const commit = await installAndClone(ctx.provider, provisioned, {
         repoName: payload.repo.name,
         branch: bundle.branch,
-        bundle: bundle.data,
+        bundlePath: path,
         originUrl: payload.repo.url,
         ...(payload.repo.upstream_url === undefined ? {} : { upstreamUrl: payload.repo.upstream_url }),
         workspace,
