@@ -30,6 +30,19 @@ if ! . "$ROOT/scripts/bootstrap.sh"; then
   echo "bootstrap failed"; echo "0 passed, 1 failed"; exit 1
 fi
 
+# Tools the suites drive for real: shellcheck (install.sh), tmux (TTY tests), zsh and fish
+# (completion scripts), OpenSSH and git. Installed when missing and we may (root + apt).
+need=()
+for tool in shellcheck:shellcheck tmux:tmux zsh:zsh fish:fish ssh:openssh-client git:git; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
+done
+if [ "${#need[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  step "installing test tools: ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null 2>&1; } \
+    || echo "could not install ${need[*]}; the tests that need them are skipped"
+fi
+
 step "typecheck"
 if npx tsc -p tsconfig.json --noEmit; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
