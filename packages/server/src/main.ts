@@ -21,6 +21,7 @@ const USAGE = `Usage: nexus-server [options]
   --provider NAME          the in-process agent's provider (default: lxc if Incus/LXD answers, else docker)
   --github-api-url URL     GitHub API base URL (env NEXUS_GITHUB_API_URL; default https://api.github.com)
   --allowed-repo-host H    another repository host to accept (host or host:port); repeatable
+  --rate-limit N           API requests per minute per token (default 600; 0 turns the limit off)
   --log-level LEVEL        trace, debug, info, warn, error (env NEXUS_LOG_LEVEL; default info)
   -V, --version            print the version
   -h, --help               print this help
@@ -39,6 +40,12 @@ function parsePort(text: string, flag: string): number {
   return port;
 }
 
+function parseRateLimit(text: string): { max: number; windowMs: number } | false {
+  const max = Number(text);
+  if (!/^\d{1,9}$/.test(text)) throw new NexusError("invalid_request", `--rate-limit ${JSON.stringify(text)} is not a number of requests`);
+  return max === 0 ? false : { max, windowMs: 60_000 };
+}
+
 async function main(): Promise<void> {
   let parsed;
   try {
@@ -55,6 +62,7 @@ async function main(): Promise<void> {
         "github-api-url": { type: "string" },
         "allowed-repo-host": { type: "string", multiple: true },
         "log-level": { type: "string" },
+        "rate-limit": { type: "string" },
         version: { type: "boolean", short: "V" },
         help: { type: "boolean", short: "h" },
       },
@@ -89,6 +97,7 @@ async function main(): Promise<void> {
     ...(flags["github-api-url"] ?? env.NEXUS_GITHUB_API_URL ? { githubApiUrl: flags["github-api-url"] ?? env.NEXUS_GITHUB_API_URL } : {}),
     ...(flags["allowed-repo-host"] ? { allowedRepoHosts: flags["allowed-repo-host"] } : {}),
     ...(env.NEXUS_ADMIN_TOKEN ? { adminToken: env.NEXUS_ADMIN_TOKEN } : {}),
+    ...(flags["rate-limit"] === undefined ? {} : { rateLimit: parseRateLimit(flags["rate-limit"]) }),
     nexusHome,
     log,
   });

@@ -53,6 +53,8 @@ export interface StartServerOptions {
   services?: Partial<Omit<ServicesOptions, "store" | "log">>;
   /** Graceful shutdown waits this long for requests in flight (default 10 s). */
   closeGraceMs?: number;
+  /** Requests per token per window (default 600 a minute); false turns the limit off. */
+  rateLimit?: { max: number; windowMs: number } | false;
 }
 
 export interface RunningServer {
@@ -89,7 +91,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     ...(singleMachine ? { localKeys: async () => readLocalKeys(nexusHome) } : {}),
   });
   const https = options.tls ? { cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) } : undefined;
-  const app = buildServer({ services, closeStore: true, ...(https ? { https } : {}) });
+  const app = buildServer({ services, closeStore: true, ...(https ? { https } : {}), ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }) });
   try {
     await app.listen({ port: options.port ?? DEFAULT_PORT, host: options.host ?? DEFAULT_HOST });
   } catch (error) {

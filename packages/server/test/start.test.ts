@@ -154,3 +154,19 @@ t.test("TLS: serves HTTPS with the given certificate", async (t) => {
   const health = await createClient({ server: server.url, dispatcher }).health();
   t.equal(health.status, "ok");
 });
+
+t.test("rateLimit (nexus-server --rate-limit) sets the per-token limit; false turns it off", async (t) => {
+  const { base } = await setup(t);
+  const limited = await startServer({ ...base, rateLimit: { max: 2, windowMs: 60_000 } });
+  t.teardown(() => limited.close());
+  const admin = createClient({ server: limited.url, token: limited.adminToken });
+  await admin.listNodes();
+  await admin.listNodes();
+  t.equal(await admin.listNodes().then(() => "ok", (e: { code: string }) => e.code), "rate_limited", "the third request in the window is refused");
+  await limited.close();
+  const open = await startServer({ ...base, rateLimit: false });
+  t.teardown(() => open.close());
+  const unlimited = createClient({ server: open.url, token: open.adminToken });
+  const codes = await Promise.all(Array.from({ length: 650 }, () => unlimited.listNodes().then(() => "ok", (e: { code: string }) => e.code)));
+  t.same([...new Set(codes)], ["ok"], "650 requests in a minute, none refused");
+});
