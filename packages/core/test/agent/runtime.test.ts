@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AGENT_LABELS, LABELS, REPO_LABELS, type NodeEvent } from "@nexus/core";
-import { agentHarness, createCommand, ids, type AgentHarness } from "./helpers/harness.js";
+import { agentHarness, createCommand, healthyStatus, ids, type AgentHarness } from "./helpers/harness.js";
 import { makeRepo, type TestRepo } from "./helpers/repo.js";
 
 async function localRepo(t: Test, config?: string): Promise<TestRepo> {
@@ -250,6 +250,24 @@ t.test("start, stop, delete, exec, logs and reconcile", async (t) => {
   t.match((await send("d", "delete", {})).body, { ok: true, type: "delete" });
   t.notOk(h.kit.control.container(workspace), "the container is gone");
   t.match((await send("d2", "delete", {})).body, { ok: true }, "deleting what is gone succeeds");
+});
+
+t.test("running workspaces are watched: service health changes and a container stopped behind nexus's back are reported", async (t) => {
+  const h = await agentHarness(t);
+  const repo = await localRepo(t);
+  await h.start();
+  const { command, workspace } = ids();
+  h.server.enqueue(await createCommand(h, { id: command, workspace, url: repo.dir, config: { services: { web: { command: "web", port: 3000 } } } }));
+  t.equal((await resultOf(h, command)).body.ok, true);
+  const container = h.kit.control.container(workspace)!;
+  const status = healthyStatus(h.workspaceFile());
+  status.services.web = { ...status.services.web!, status: "unhealthy", health: "unhealthy", last_error: "GET / on port 3000 answered 500" };
+  h.kit.control.writeFile(container.id, "/var/lib/nexus/status.json", JSON.stringify(status));
+  const unhealthy = await h.server.until(() => h.server.events.find((e) => e.type === "service" && e.workspace_id === workspace && e.health === "unhealthy"), "an unhealthy report");
+  t.match(unhealthy, { name: "web", status: "unhealthy", last_error: /answered 500/ });
+  h.kit.control.setState(container.id, "stopped");
+  const stopped = await h.server.until(() => h.server.events.find((e) => e.type === "workspace_status" && e.workspace_id === workspace), "a workspace status");
+  t.match(stopped, { status: "stopped" });
 });
 
 t.test("after a restart: owed results are delivered, start/stop/delete run again, creates fail with a reason; the provider's view is reported", async (t) => {
