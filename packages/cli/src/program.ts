@@ -15,6 +15,8 @@ import { registerCompletionCommand } from "./commands/completion.js";
 import { registerDoctorCommand } from "./commands/doctor.js";
 import { ExitStatus } from "./exit.js";
 import { registerEditorCommands } from "./commands/editor.js";
+import { registerSetupCommand } from "./commands/setup.js";
+import { registerUpCommands } from "./commands/up.js";
 
 export type Handler<A extends unknown[]> = (ctx: CommandContext, ...args: A) => Promise<void> | void;
 
@@ -72,6 +74,8 @@ export function buildProgram(io: CliIO): Command {
   registerImageCommands(program.commands.find((c) => c.name() === "node") ?? program.command("node").description("nodes that run workspaces"), io);
   registerWorkspaceCommands(program, io);
   registerConnectCommands(workspaceCommand(program), io);
+  registerSetupCommand(program, io);
+  registerUpCommands(program, io);
   registerDoctorCommand(program, io);
   registerCompletionCommand(program, io);
   registerEditorCommands(program, io);
