@@ -9,7 +9,7 @@ import { request as httpsRequest } from "node:https";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { isSea } from "node:sea";
 import { fileURLToPath } from "node:url";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { NexusError } from "@nexus/core";
 import { ExitStatus } from "../exit.js";
 import { ensureDir, nexusHome, writeFileAtomic } from "../home.js";
@@ -28,6 +28,8 @@ export interface ServerStartOptions {
   tlsCert?: string;
   tlsKey?: string;
   withAgent?: boolean;
+  /** The in-process agent's provider (default: lxc if Incus/LXD answers, else docker). */
+  provider?: string;
   githubApiUrl?: string;
 }
 
@@ -96,6 +98,7 @@ export function serverArgs(ctx: CommandContext, options: ServerStartOptions): st
     "--data", data,
     ...(options.tlsCert && options.tlsKey ? ["--tls-cert", resolve(cwd, options.tlsCert), "--tls-key", resolve(cwd, options.tlsKey)] : []),
     ...(options.withAgent ? ["--with-agent"] : []),
+    ...(options.provider ? ["--provider", options.provider] : []),
     ...(options.githubApiUrl ? ["--github-api-url", options.githubApiUrl] : []),
   ];
 }
@@ -263,6 +266,7 @@ export function registerServerCommands(program: Command, io: CliIO): void {
       .option("--tls-cert <file>", "PEM certificate chain (with --tls-key: HTTPS)")
       .option("--tls-key <file>", "PEM private key")
       .option("--with-agent", "also run an agent on this machine's Incus or Docker (single-machine mode)")
+      .addOption(new Option("--provider <name>", "the agent's provider with --with-agent (default: lxc if Incus answers, else docker)").choices(["lxc", "docker"]))
       .option("--github-api-url <url>", "GitHub API base URL (env NEXUS_GITHUB_API_URL)")
       .option("--background", "detach; pid file and log under $NEXUS_HOME/server/"),
     io,
