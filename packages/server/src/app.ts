@@ -7,7 +7,7 @@ import rateLimit from "@fastify/rate-limit";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
 import { API_ROUTES, AuthService, NexusError, TOKEN_PREFIXES, hashToken, type ApiRoute, type ApiRouteName, type Logger, type NexusServices } from "@nexus/core";
-import { sendError } from "./errors.js";
+import { answerClientError, sendError } from "./errors.js";
 import { HttpMetrics } from "./metrics.js";
 import { buildOpenApiDocument } from "./openapi.js";
 import { parseInput, type ParsedInput } from "./request-input.js";
@@ -61,6 +61,13 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     },
     return503OnClosing: false,
     forceCloseConnections: "idle",
+    // Undecodable URLs and over-long path parameters, and what Node's parser refuses
+    // (oversized headers): the catalog's error body, not fastify's own.
+    frameworkErrors: (error, request, reply) => {
+      reply.header("x-request-id", request.id);
+      return sendError(error, request, reply);
+    },
+    clientErrorHandler: (error, socket) => answerClientError(error, socket, newRequestId()),
     ...(options.https ? { https: options.https } : {}),
   }) as unknown as FastifyInstance;
   app.decorate("nexus", services);

@@ -39,11 +39,15 @@ export function isValidRepoName(value: string): boolean {
 // space, and ~ ^ : ? * [ \ .
 const REF_FORBIDDEN_CHAR = /[\x00-\x20\x7f~^:?*[\\]/;
 const MAX_BRANCH_BYTES = 255;
+// Git accepts these, but they reorder or hide text wherever a branch is shown (CLI
+// tables, status, logs), so one branch could pose as another ("Trojan Source").
+const INVISIBLE_OR_BIDI_CHAR = /[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/u;
 
 /**
  * Why a branch name fails `git check-ref-format --branch`, or undefined when it passes.
- * Stricter than git in two ways: `@` alone (git's shorthand for HEAD) is refused, and
- * names are limited to 255 bytes (the file-name limit of the ref store).
+ * Stricter than git in three ways: `@` alone (git's shorthand for HEAD) is refused,
+ * names are limited to 255 bytes (the file-name limit of the ref store), and invisible
+ * or text-direction characters (and ill-formed Unicode) are refused.
  */
 export function branchNameProblem(value: string): string | undefined {
   if (value.length === 0) return "is empty";
@@ -53,6 +57,9 @@ export function branchNameProblem(value: string): string | undefined {
   if (value.startsWith("-")) return "cannot start with '-'";
   const bad = REF_FORBIDDEN_CHAR.exec(value);
   if (bad) return `cannot contain ${describeChar(bad[0])}`;
+  if (!value.isWellFormed()) return "is not valid Unicode (a lone surrogate)";
+  const invisible = INVISIBLE_OR_BIDI_CHAR.exec(value);
+  if (invisible) return `cannot contain the invisible or text-direction character U+${invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
   if (value.includes("..")) return "cannot contain '..'";
   if (value.includes("@{")) return "cannot contain '@{'";
   if (value.startsWith("/")) return "cannot start with '/'";
