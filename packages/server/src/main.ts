@@ -26,12 +26,24 @@ const USAGE = `Usage: nexus-server [options]
   -V, --version            print the version
   -h, --help               print this help
 
-Environment: NEXUS_HOME (default ~/.nexus), NEXUS_ADMIN_TOKEN (default: <data>/admin-token, generated).`;
+Environment: NEXUS_HOME (default ~/.nexus), NEXUS_ADMIN_TOKEN (default: <data>/admin-token, generated),
+NEXUS_AGENT_LABELS (k=v,k2=v2: labels the in-process agent puts on every container).`;
 
 function fail(error: unknown): never {
   const nexus = isNexusError(error) ? error : toNexusError(error);
   process.stderr.write(`nexus-server: ${nexus.message}\n${nexus.hint ? `hint: ${nexus.hint}\n` : ""}`);
   process.exit(nexus.exitCode);
+}
+
+/** NEXUS_AGENT_LABELS=`k=v,k2=v2`; the agent checks the keys. */
+function parseLabels(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of text.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const at = pair.indexOf("=");
+    if (at <= 0) throw new NexusError("invalid_request", `NEXUS_AGENT_LABELS: ${JSON.stringify(pair)} is not key=value`);
+    labels[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return labels;
 }
 
 function parsePort(text: string, flag: string): number {
@@ -97,6 +109,7 @@ async function main(): Promise<void> {
     ...(flags["github-api-url"] ?? env.NEXUS_GITHUB_API_URL ? { githubApiUrl: flags["github-api-url"] ?? env.NEXUS_GITHUB_API_URL } : {}),
     ...(flags["allowed-repo-host"] ? { allowedRepoHosts: flags["allowed-repo-host"] } : {}),
     ...(env.NEXUS_ADMIN_TOKEN ? { adminToken: env.NEXUS_ADMIN_TOKEN } : {}),
+    ...(env.NEXUS_AGENT_LABELS ? { agentLabels: parseLabels(env.NEXUS_AGENT_LABELS) } : {}),
     ...(flags["rate-limit"] === undefined ? {} : { rateLimit: parseRateLimit(flags["rate-limit"]) }),
     nexusHome,
     log,

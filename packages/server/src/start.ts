@@ -49,6 +49,8 @@ export interface StartServerOptions {
   /** Force the in-process agent's provider instead of probing (lxc first, then docker). */
   provider?: string;
   agentSshPorts?: [number, number];
+  /** Labels the in-process agent puts on every container it creates (e.g. a test run's id). */
+  agentLabels?: Readonly<Record<string, string>>;
   /** Tuning passed to the services (timeouts, limits). */
   services?: Partial<Omit<ServicesOptions, "store" | "log">>;
   /** Graceful shutdown waits this long for requests in flight (default 10 s). */
@@ -132,6 +134,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         dataDir: agentDir,
         log,
         allowLocalRepos: true,
+        ...(options.agentLabels ? { labels: options.agentLabels } : {}),
         githubHost: services.options.githubHost,
         allowedRepoHosts: services.options.allowedRepoHosts,
       });
