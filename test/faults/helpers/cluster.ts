@@ -75,7 +75,9 @@ function launch(args: string[], env: NodeJS.ProcessEnv, logFile: string): Proc {
 async function stop(proc: Proc | undefined, signal: NodeJS.Signals): Promise<void> {
   if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
   proc.child.kill(signal);
-  const exited = await Promise.race([proc.exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 30_000))]);
+  let timer: NodeJS.Timeout | undefined;
+  const exited = await Promise.race([proc.exited.then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), 30_000)))]);
+  clearTimeout(timer);
   if (!exited) {
     proc.child.kill("SIGKILL");
     await proc.exited;

@@ -59,9 +59,24 @@ export class SqliteDb {
       return fn();
     } catch (error) {
       if (isNexusError(error)) throw error;
+      if (isDiskFull(error)) {
+        throw new NexusError("internal_error", "the server's disk is full: the database cannot grow (SQLite: database or disk is full)", {
+          details: { reason: "disk_full" },
+          hint: "Free space on the disk that holds the server's data directory, then try again; reads keep working meanwhile.",
+          cause: error,
+        });
+      }
       throw new NexusError("internal_error", `store: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
   }
+}
+
+/** SQLite's primary result code for a write that found no room (SQLITE_FULL). */
+const SQLITE_FULL = 13;
+
+function isDiskFull(error: unknown): boolean {
+  const errcode = (error as { errcode?: unknown } | null)?.errcode;
+  return typeof errcode === "number" && (errcode & 0xff) === SQLITE_FULL;
 }
 
 export function toJson(value: unknown): string {
