@@ -125,6 +125,7 @@ export async function startFakeServer(): Promise<FakeServer> {
         const wake = () => {
           clearTimeout(timer);
           wakers.delete(wake);
+          req.socket.off("close", wake);
           resolve();
         };
         const timer = setTimeout(wake, waitSeconds * 1000);
