@@ -1,3 +1,4 @@
 import { nexusBuild } from "../../tooling/build/tsup.config.js";
 
-export default nexusBuild({ entry: ["src/index.ts", "src/main.ts"] });
+// node:sea (`nexus server start` in the standalone binary) exists only under its node: name.
+export default nexusBuild({ entry: ["src/index.ts", "src/main.ts"], removeNodeProtocol: false });
