@@ -21,6 +21,8 @@ interface Actors {
   alice: RegisteredUser;
   /** Creates workspaces (the create route's fuzz target). */
   carol: RegisteredUser;
+  /** Calls the revocation route (its token is gone after the first call). */
+  dave: RegisteredUser;
   node: RegisteredNode;
   joinToken: string;
 }
@@ -28,9 +30,10 @@ interface Actors {
 async function actors(h: Harness): Promise<Actors> {
   const alice = await h.user("alice");
   const carol = await h.user("carol");
+  const dave = await h.user("dave");
   const node = await h.node("fuzz-node");
   const joined = await h.request({ method: "POST", url: "/api/v1/nodes/tokens", token: ADMIN_TOKEN, body: {} });
-  return { alice, carol, node, joinToken: joined.json().token };
+  return { alice, carol, dave, node, joinToken: joined.json().token };
 }
 
 function tokenFor(route: ApiRoute, name: ApiRouteName, a: Actors): string | undefined {
@@ -38,7 +41,7 @@ function tokenFor(route: ApiRoute, name: ApiRouteName, a: Actors): string | unde
     case "none":
       return undefined;
     case "user":
-      return name === "createWorkspace" ? a.carol.apiToken : a.alice.apiToken;
+      return name === "createWorkspace" ? a.carol.apiToken : name === "revokeCurrentToken" ? a.dave.apiToken : a.alice.apiToken;
     case "github":
       return a.alice.githubToken;
     case "join":

@@ -30,7 +30,7 @@ import {
   type RegisterNodeResponse,
 } from "./wire/nodes.js";
 import { API_ROUTES, type ApiRoute } from "./wire/routes.js";
-import type { MeResponse, RegisterGithubBody, RegisterGithubResponse } from "./wire/users.js";
+import type { MeResponse, RegisterGithubBody, RegisterGithubResponse, RevokeTokenResponse } from "./wire/users.js";
 import type {
   CreateWorkspaceBody,
   CreateWorkspaceResponse,
@@ -81,6 +81,8 @@ export interface NexusClient {
   /** Needs a GitHub token as the bearer (client token or `options.token`). */
   registerGithub(body: RegisterGithubBody, options?: CallOptions): Promise<RegisterGithubResponse>;
   me(options?: CallOptions): Promise<MeResponse>;
+  /** Revokes the API token the client calls with (logout): later requests with it are auth_required. */
+  revokeToken(options?: CallOptions): Promise<RevokeTokenResponse>;
   createWorkspace(body: CreateWorkspaceBody, options?: CreateWorkspaceOptions): Promise<CreateWorkspaceResponse>;
   listWorkspaces(query?: ListWorkspacesQuery, options?: CallOptions): Promise<ListWorkspacesResponse>;
   /** By id (`ws_…`) or name. */
@@ -122,6 +124,7 @@ export function createClient(options: ClientOptions): NexusClient {
     health: (call) => transport.json(routes.healthV1, {}, call),
     registerGithub: (body, call) => transport.json(routes.registerGithub, { body }, call),
     me: (call) => transport.json(routes.me, {}, call),
+    revokeToken: (call) => transport.json(routes.revokeCurrentToken, {}, call),
     createWorkspace: (body, call) =>
       transport.json(routes.createWorkspace, { body, headers: { "idempotency-key": call?.idempotencyKey } }, call),
     listWorkspaces: (query, call) => transport.json(routes.listWorkspaces, { query: query ?? {} }, call),

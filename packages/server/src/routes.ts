@@ -2,7 +2,7 @@
 // already validated by the route's schemas, calls one service, and returns a status
 // with a body (encoded with the route's response schema) or answers with a stream.
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { NexusError, type API_ROUTES, type ApiRouteName, type NexusServices, type Principal, type UserRecord } from "@nexus/core";
+import { AuthService, NexusError, type API_ROUTES, type ApiRouteName, type NexusServices, type Principal, type UserRecord } from "@nexus/core";
 import type { z } from "zod";
 import type { HttpMetrics } from "./metrics.js";
 import { requestSignal, sendFollowedLogs, sendWorkspaceEvents } from "./streams.js";
@@ -60,6 +60,10 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       return { status, body: response };
     },
     me: async ({ principal }) => ({ status: 200, body: await services.users.me(userOf(principal)) }),
+    revokeCurrentToken: async ({ principal, request }) => ({
+      status: 200,
+      body: await services.users.revokeApiToken(userOf(principal), AuthService.bearer(request.headers.authorization) ?? ""),
+    }),
     createWorkspace: async ({ principal, body, headers, reply }) => {
       const { response } = await services.workspaces.createFromRepo(userOf(principal), body, headers["idempotency-key"]);
       reply.header("location", response.polling_url);

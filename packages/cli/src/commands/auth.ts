@@ -2,7 +2,7 @@
 // device flow, or a token piped with --with-token), stored in NEXUS_HOME/credentials.json
 // (0600). A token is never printed: not in human output, JSON, errors or logs.
 import type { Command } from "commander";
-import { NexusError, Secret, createLogger, silentLogger, type CredentialSource, type DeviceCodePrompt, type Logger, type Op } from "@nexus/core";
+import { NexusError, Secret, createClient, createLogger, isNexusError, silentLogger, type CredentialSource, type DeviceCodePrompt, type Logger, type Op } from "@nexus/core";
 import type { GithubClient, GithubEndpoints, GithubUser } from "@nexus/github";
 import { nexusHome, readCredentials, writeCredentials, type StoredCredentials } from "../home.js";
 import type { CliIO, CommandContext } from "../io.js";
@@ -221,17 +221,37 @@ export async function authStatus(ctx: CommandContext): Promise<AuthStatusResult>
 export interface AuthLogoutResult {
   github_removed: boolean;
   servers_removed: string[];
+  /** With --revoke: the servers that revoked their API token. */
+  servers_revoked?: string[];
 }
 
-/** `nexus auth logout`: forgets the stored GitHub token and every server API token. */
-export async function authLogout(ctx: CommandContext): Promise<AuthLogoutResult> {
+/** How long --revoke waits for each server. */
+const REVOKE_TIMEOUT_MS = 5_000;
+
+/** `nexus auth logout [--revoke]`: forgets the stored GitHub token and every server API token (revoking them first with --revoke). */
+export async function authLogout(ctx: CommandContext, options: { revoke?: boolean } = {}): Promise<AuthLogoutResult> {
   const home = nexusHome(ctx.io.env);
   const credentials = readCredentials(home);
   const { github, servers, ...rest } = credentials;
   const result: AuthLogoutResult = { github_removed: github !== undefined, servers_removed: Object.keys(servers) };
+  if (options.revoke) {
+    result.servers_revoked = [];
+    for (const [server, registration] of Object.entries(servers)) {
+      try {
+        await createClient({ server, token: registration.api_token, timeoutMs: REVOKE_TIMEOUT_MS }).revokeToken();
+        result.servers_revoked.push(server);
+      } catch (error) {
+        // auth_required: the server no longer accepts the token, which is what revoking is for.
+        if (isNexusError(error) && error.code === "auth_required") result.servers_revoked.push(server);
+        // Forgetting the token locally still goes ahead: the user asked to log out.
+        else ctx.warn(`${ctx.colors.yellow("note")} could not revoke the API token on ${server}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
   if (result.github_removed || result.servers_removed.length) writeCredentials(home, { ...rest, servers: {} });
   ctx.say(result.github_removed ? `${ctx.colors.green("✓")} Logged out of GitHub${github?.login ? ` (${github.login})` : ""}` : "Not logged in to GitHub");
   if (result.servers_removed.length) ctx.say(`Removed the API token${result.servers_removed.length > 1 ? "s" : ""} for ${result.servers_removed.join(", ")}`);
+  if (result.servers_revoked?.length) ctx.say(`Revoked on ${result.servers_revoked.join(", ")}`);
   for (const variable of ["NEXUS_GITHUB_TOKEN", "GITHUB_TOKEN", "NEXUS_TOKEN"]) {
     if (ctx.io.env[variable]) ctx.warn(`${ctx.colors.yellow("note")} ${variable} is still set in the environment and will still be used`);
   }
@@ -256,7 +276,14 @@ export function registerAuthCommands(program: Command, io: CliIO): void {
   action(auth.command("status").description("show the GitHub login and the server registration (exit 3 when logged out)"), io, async (ctx) => {
     await authStatus(ctx);
   });
-  action(auth.command("logout").description("forget the stored GitHub token and server API tokens"), io, async (ctx) => {
-    await authLogout(ctx);
-  });
+  action(
+    auth
+      .command("logout")
+      .description("forget the stored GitHub token and server API tokens")
+      .option("--revoke", "revoke the API tokens on their servers first, so that copies of them stop working too"),
+    io,
+    async (ctx, options: { revoke?: boolean }) => {
+      await authLogout(ctx, options);
+    },
+  );
 }

@@ -5,7 +5,7 @@ import { hashToken, type Store, type UserRecord } from "../contracts/store.js";
 import { sshPublicKeyFingerprint, sshPublicKeyProblem } from "../wire/validation.js";
 import type { MeResponse, RegisterGithubResponse } from "../wire/users.js";
 import type { GithubIdentity } from "./github.js";
-import { newToken } from "./tokens.js";
+import { TOKEN_PREFIXES, newToken } from "./tokens.js";
 
 /** The account single-machine mode creates; it has no GitHub identity. */
 export const LOCAL_USERNAME = "local";
@@ -52,6 +52,19 @@ export class UserService {
       github_username: user.username,
       keys: keys.map((key) => ({ fingerprint: key.fingerprint, added_at: key.added_at })),
     };
+  }
+
+  /** Revokes the user's own API token (the bearer of the request); a GitHub token is revoked on GitHub, not here. */
+  async revokeApiToken(user: UserRecord, token: string): Promise<{ revoked: boolean }> {
+    if (!token.startsWith(TOKEN_PREFIXES.api)) {
+      throw new NexusError("invalid_request", "only a nexus API token (nxs_…) can be revoked here", {
+        hint: "A GitHub token is revoked on GitHub (Settings → Applications); `nexus auth logout` forgets it locally.",
+      });
+    }
+    const hash = hashToken(token);
+    const record = await this.store.tokens.findByHash(hash);
+    if (record?.kind !== "api" || record.user_id !== user.user_id) return { revoked: false };
+    return { revoked: await this.store.tokens.revoke(hash) };
   }
 
   async issueApiToken(user: UserRecord): Promise<string> {

@@ -27,7 +27,7 @@ import {
   RegisterNodeResponseSchema,
 } from "./nodes.js";
 import { WorkspaceStreamEventSchema } from "./events.js";
-import { MeResponseSchema, RegisterGithubBodySchema, RegisterGithubResponseSchema } from "./users.js";
+import { MeResponseSchema, RegisterGithubBodySchema, RegisterGithubResponseSchema, RevokeTokenResponseSchema } from "./users.js";
 import {
   CreateWorkspaceBodySchema,
   CreateWorkspaceHeadersSchema,
@@ -107,6 +107,11 @@ export const API_ROUTES = {
   me: {
     method: "GET", path: `${API_PREFIX}/users/me`, auth: "user", summary: "The calling user and their SSH keys",
     responses: { 200: MeResponseSchema }, errors: ["user_not_found"],
+  },
+  revokeCurrentToken: {
+    method: "DELETE", path: `${API_PREFIX}/users/me/tokens/current`, auth: "user",
+    summary: "Revoke the API token (nxs_…) this request is made with: later requests with it are 401 (logout)",
+    responses: { 200: RevokeTokenResponseSchema }, errors: [],
   },
   createWorkspace: {
     method: "POST", path: `${API_PREFIX}/workspaces/create-from-repo`, auth: "user",

@@ -32,3 +32,7 @@ export const MeResponseSchema = z.object({
   keys: z.array(SshKeyInfoSchema),
 });
 export type MeResponse = z.output<typeof MeResponseSchema>;
+
+/** `DELETE /users/me/tokens/current`: the API token the request was made with no longer works. */
+export const RevokeTokenResponseSchema = z.object({ revoked: z.boolean() });
+export type RevokeTokenResponse = z.output<typeof RevokeTokenResponseSchema>;
