@@ -13,6 +13,8 @@ export function nexusBuild(overrides: Partial<Options> = {}): ReturnType<typeof 
     clean: true,
     splitting: false,
     treeshake: true,
+    // Keep `node:` specifiers: node:sea, node:sqlite and node:test exist only with the prefix.
+    removeNodeProtocol: false,
     outDir: "dist",
     ...overrides,
   });
