@@ -180,3 +180,17 @@ t.test("a configured server that answers is used: no engine, image or local serv
   t.match(r.workspace, { workspace_name: "shop", status: "running" });
   t.equal(r.connect.repository.owner, "octocat", "the user's fork");
 });
+
+t.test("a configured server on 127.0.0.1 that does not answer is started there", async (t) => {
+  const s = await sandbox(t);
+  const rec = recorder(t, s);
+  const port = await freePort();
+  const stderr = new Capture();
+  const ctx = makeContext({ cwd: s.work, env: { ...s.env, NEXUS_SERVER: `http://127.0.0.1:${port}` }, stdout: new Capture(), stderr }, { json: false, quiet: false, verbose: false, color: false, server: `http://127.0.0.1:${port}` });
+  const r = await nexusUp(ctx, { repo: project(t), editor: "none" }, rec.deps);
+  t.same(rec.starts, [{ port, provider: "docker" }]);
+  t.match(stderr.text, new RegExp(`nothing answers at the configured http://127\\.0\\.0\\.1:${port}: starting a local server there`));
+  t.match(r, { mode: "single-machine", server: { url: `http://127.0.0.1:${port}`, started: true }, workspace: { status: "running" } });
+  const list = await runCli(["workspace", "list", "--json"], { env: { ...s.env, NEXUS_SERVER: `http://127.0.0.1:${port}` } });
+  t.equal(JSON.parse(list.stdout).workspaces[0]?.status, "running", "later commands reach it with the local token");
+});

@@ -179,19 +179,37 @@ interface ServerChoice {
   mode: UpResult["mode"];
 }
 
+/** The port of a plain-http URL on 127.0.0.1: where a local server the user pointed at can be started. */
+function loopbackPort(url: string): number | undefined {
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== "http:" || parsed.hostname !== "127.0.0.1" || (parsed.pathname !== "/" && parsed.pathname !== "")) return undefined;
+    return Number(parsed.port || 80);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The configured server when it answers, else this user's local server (running or to be started). */
 async function chooseServer(ctx: CommandContext, port: number | undefined): Promise<ServerChoice> {
   const home = nexusHome(ctx.io.env);
   const configured = (ctx.server ?? readUserConfig(home).server)?.replace(/\/+$/, "");
+  let configuredPort: number | undefined;
   if (configured !== undefined) {
     if (await answers(ctx, configured)) {
       const local = isLocalServer(home, configured);
       return { url: configured, running: true, mode: local ? "single-machine" : "server" };
     }
-    ctx.warn(`${ctx.colors.yellow("note")} the configured server ${configured} does not answer: using a server on this machine instead`);
+    configuredPort = loopbackPort(configured);
+    ctx.warn(
+      configuredPort === undefined
+        ? `${ctx.colors.yellow("note")} the configured server ${configured} does not answer: using a server on this machine instead`
+        : `${ctx.colors.yellow("note")} nothing answers at the configured ${configured}: starting a local server there`,
+    );
   }
   const local = readLocalServerToken(home);
-  const url = port === undefined && local ? local.url.replace(/\/+$/, "") : `http://127.0.0.1:${port ?? DEFAULT_SERVER_PORT}`;
+  const chosenPort = port ?? configuredPort;
+  const url = chosenPort === undefined && local ? local.url.replace(/\/+$/, "") : `http://127.0.0.1:${chosenPort ?? DEFAULT_SERVER_PORT}`;
   if (await answers(ctx, url)) {
     if (!isLocalServer(home, url)) {
       throw new NexusError("invalid_request", `a nexus server already answers at ${url}, but it is not yours (no token for it in ${home}/server/local-token)`, {
