@@ -10,7 +10,8 @@ import { request as httpRequest } from "node:http";
 import { randomUUID } from "node:crypto";
 import { API_ROUTES, type ApiRoute, type ApiRouteName } from "@nexus/core";
 import { ADMIN_TOKEN, harness, type Harness, type RegisteredNode, type RegisteredUser } from "../../packages/server/test/harness.js";
-import { CANARY_PREFIX, SchemaFuzzer, SeededRandom, allowedCodes, checkResponse, fuzzSeed, hostileStrings, type ResponseLike } from "./helpers/fuzz.js";
+import { CANARY_PREFIX } from "./helpers/hostile.js";
+import { SchemaFuzzer, SeededRandom, allowedCodes, checkResponse, fuzzSeed, hostileStrings, type ResponseLike } from "./helpers/fuzz.js";
 
 const CASES_PER_ROUTE = 60;
 const MIB = 1024 * 1024;

@@ -38,9 +38,6 @@ export function fuzzSeed(t: Test): number {
   return seed;
 }
 
-/** A canary path that a successful injection would create. */
-export const CANARY_PREFIX = "/tmp/nexus-canary-";
-
 /** Strings that break naive code: traversal, injection, unicode tricks, control characters, sizes. */
 export function hostileStrings(canary: string): string[] {
   return [
