@@ -102,6 +102,9 @@ t.test("provision creates a labelled, limited, isolated container with an SSH pr
   t.match(files.get("/etc/ssh/ssh_host_ed25519_key")!.data.toString(), /^-----BEGIN OPENSSH PRIVATE KEY-----/);
   t.equal(files.get("/etc/ssh/ssh_host_ed25519_key")!.headers["x-incus-mode"], "0600");
   t.equal(files.get("/etc/systemd/system/nexus-ssh-hostkeys.service.d")!.headers["x-incus-type"], "directory");
+  t.match(files.get("/etc/systemd/system/ssh.service.d/nexus-early.conf")!.data.toString(), /^DefaultDependencies=no$/m, "sshd does not wait for the whole of early boot");
+  t.match(files.get("/etc/systemd/system/nexus-ssh-hostkeys.service.d/nexus-provider.conf")!.data.toString(), /^DefaultDependencies=no$/m, "nor does the unit it requires");
+  t.equal(files.get("/etc/tmpfiles.d/systemd-nologin.conf")!.data.length, 0, "no /run/nologin at boot to refuse dev's first login");
   t.same(fake.find("PUT", `/1.0/instances/${handle.id}/state`).map((r) => r.json), [{ action: "start" }], "started after the key is in place");
   t.same(handle.labels, { "nexus.test-run": "run-1", "nexus.managed": "true", "nexus.workspace": "ws_01abc", "nexus.name": "hello" });
 
