@@ -89,6 +89,7 @@ export function endToEnd(provider: ProviderName, sshPorts: [number, number]): vo
     await t.test("OpenSSH as dev with the user's key, the host key pinned; the checkout and its remote", async (t) => {
       const detail = await alice.client.getWorkspace(shop);
       t.equal((await sshAsDev(alice, detail, ["git", "-C", "/home/dev/shop", "log", "-1", "--format=%H"], stack.root)).trim(), repo.commit);
+      t.equal(detail.repository.commit, repo.commit, "the status reports the commit that was checked out");
       t.equal((await sshAsDev(alice, detail, ["git", "-C", "/home/dev/shop", "remote", "get-url", "origin"], stack.root)).trim(), repo.dir);
       t.equal((await sshAsDev(alice, detail, ["stat", "-c", "%U", "/home/dev/shop/README.md"], stack.root)).trim(), "dev", "the checkout belongs to dev");
       t.equal((await sshAsDev(alice, detail, ["cat", "/home/dev/shop/.setup-done"], stack.root)).trim(), "setup ran as dev", "setup ran once, as dev, in the repo");

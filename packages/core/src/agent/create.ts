@@ -2,7 +2,7 @@
 // each a timed phase. The repository is fetched into the node's mirror and bundled
 // while the container is being provisioned, so the two slowest steps overlap.
 import type { Op } from "../contracts/common.js";
-import type { Handle, WorkspaceSpec } from "../contracts/provider.js";
+import { REPO_LABELS, type Handle, type WorkspaceSpec } from "../contracts/provider.js";
 import { NexusError } from "../errors.js";
 import { CONFIG_FILE, CONFIG_FILE_ALT, parseProjectConfig } from "../config/parse.js";
 import { projectConfigSchema, type ProjectConfig } from "../config/schema.js";
@@ -37,7 +37,6 @@ const LIMITS = {
 };
 
 /** Labels that carry the checked-out repository state in the create result's handle. */
-export const REPO_LABELS = { branch: "nexus.repo-branch", commit: "nexus.repo-commit" } as const;
 
 /** The project configuration sent with the command (the form users write; the server validated it). */
 export function resolveWireConfig(raw: Record<string, unknown> | undefined): ProjectConfig {

@@ -3,5 +3,4 @@
 export { startAgentRuntime, type AgentRuntime } from "./runtime.js";
 export type { AgentCapacity, AgentRuntimeOptions } from "./options.js";
 export { AGENT_LABELS } from "./context.js";
-export { REPO_LABELS } from "./create.js";
 export { AGENT_VERSION } from "./identity.js";

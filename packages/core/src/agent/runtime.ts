@@ -164,13 +164,20 @@ class Runtime implements ServerLink {
 
   async #shutdown(): Promise<void> {
     this.#polling.abort();
-    const finished = Promise.allSettled([...this.#running.values()]).then(() => true);
-    if (!(await Promise.race([finished, sleep(this.options.stopGraceMs).then(() => false)]))) {
-      this.log.warn({ commands: this.#running.size }, "cancelling commands still running");
-      this.#work.abort(new NexusError("internal_error", "the agent stopped before the command finished", { hint: "Try again once the node's agent runs." }));
-      await Promise.race([Promise.allSettled([...this.#running.values()]), sleep(5_000)]);
+    // Every wait below is cancelled once it is no longer needed: a pending timer would
+    // keep the process alive for the whole grace period after stop() returned.
+    const waits = new AbortController();
+    try {
+      const finished = Promise.allSettled([...this.#running.values()]).then(() => true);
+      if (!(await Promise.race([finished, sleep(this.options.stopGraceMs, waits.signal).then(() => false)]))) {
+        this.log.warn({ commands: this.#running.size }, "cancelling commands still running");
+        this.#work.abort(new NexusError("internal_error", "the agent stopped before the command finished", { hint: "Try again once the node's agent runs." }));
+        await Promise.race([Promise.allSettled([...this.#running.values()]), sleep(5_000, waits.signal)]);
+      }
+      await Promise.race([this.#outbox.flush(), sleep(3_000, waits.signal)]);
+    } finally {
+      waits.abort();
     }
-    await Promise.race([this.#outbox.flush(), sleep(3_000)]);
     this.#life.abort();
     await Promise.allSettled(this.#loops);
     await this.journal.flush();

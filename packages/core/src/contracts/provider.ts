@@ -8,6 +8,9 @@ export const LABELS = {
   testRun: "nexus.test-run",
 } as const;
 
+/** Handle labels with what the agent checked out, read back by the server. */
+export const REPO_LABELS = { branch: "nexus.repo-branch", commit: "nexus.repo-commit" } as const;
+
 export interface ResourceLimits {
   /** CPU cores (may be fractional on Docker). */
   cpu?: number;

@@ -2,6 +2,7 @@
 // token, heartbeats and the offline sweep, command delivery by long-poll, command
 // results and node events turned into workspace state, and reconciliation.
 import { NexusError } from "../errors.js";
+import { REPO_LABELS } from "../contracts/provider.js";
 import type { Logger } from "../logger.js";
 import { Secret } from "../secret.js";
 import { hashToken, type CommandRecord, type JsonObject, type NodeRecord, type Store, type WorkspaceRecord } from "../contracts/store.js";
@@ -238,7 +239,7 @@ export class NodeService {
     }
     switch (body.type) {
       case "create":
-        await lifecycle.move(workspace, "created", { handle: body.data.handle, host_key: body.data.host_key });
+        await lifecycle.move(workspace, "created", { handle: body.data.handle, host_key: body.data.host_key, repo: checkedOut(workspace.repo, body.data.handle.labels) });
         scheduler.recordCreateDuration(msSince(clock, workspace.created_at));
         break;
       case "start":
@@ -389,4 +390,15 @@ export function toAgentCommand(record: CommandRecord): AgentCommand {
   const payload: Record<string, unknown> = { ...record.payload };
   if (record.secrets?.clone_token !== undefined) payload.clone_token = new Secret(record.secrets.clone_token);
   return { id: record.command_id, type: record.type, workspace_id: record.workspace_id, payload, created_at: record.created_at } as unknown as AgentCommand;
+}
+
+/** The agent reports the branch and commit it checked out as handle labels (REPO_LABELS). */
+function checkedOut(repo: WorkspaceRecord["repo"], labels: Record<string, string> | undefined): WorkspaceRecord["repo"] {
+  const commit = labels?.[REPO_LABELS.commit];
+  const branch = labels?.[REPO_LABELS.branch];
+  return {
+    ...repo,
+    ...(commit && /^[0-9a-f]{40,64}$/.test(commit) ? { commit } : {}),
+    ...(branch && !repo.branch ? { branch } : {}),
+  };
 }
