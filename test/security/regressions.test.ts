@@ -2,7 +2,7 @@
 import t from "tap";
 import { request as httpRequest } from "node:http";
 import { ErrorBodySchema, branchNameProblem } from "@nexus/core";
-import { harness } from "../../packages/server/test/harness.js";
+import { createdResult, harness } from "../../packages/server/test/harness.js";
 
 t.test("an undecodable URL or an over-long path parameter gets the catalog body, not fastify's", async (t) => {
   const h = await harness(t);
@@ -42,4 +42,32 @@ t.test("branch names with invisible or text-direction characters, or lone surrog
     t.ok(branchNameProblem(branch), `${JSON.stringify(branch)} refused: ${branchNameProblem(branch)}`);
   }
   for (const branch of ["main", "fëature", "日本語", "e\u0301", "$(touch${IFS}x)"]) t.equal(branchNameProblem(branch), undefined, `${JSON.stringify(branch)} still valid`);
+});
+
+t.test("text a node reports (container output in errors, service errors) cannot carry terminal escapes to the CLI", async (t) => {
+  const h = await harness(t);
+  const alice = await h.user("alice");
+  const node = await h.node("node-a");
+  // OSC 52 writes the user's clipboard, CSI 2J clears the screen, BEL, C1 CSI.
+  const hostile = "setup failed\n\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2J\x1b[1;32m✓ all good\x1b[0m\x9b31m\ttab kept";
+  const failing = await h.create(alice, { workspace_name: "failing", repo: { owner: "octo", name: "shop" } });
+  const running = await h.create(alice, { workspace_name: "running", repo: { owner: "octo", name: "shop" }, config: { services: { web: { command: "x", port: 3000 } } } });
+  const commands = await h.poll(node);
+  const createOf = (id: string) => commands.find((c) => c.type === "create" && c.workspace_id === id)!;
+  t.equal((await h.result(node, createOf(failing.workspace_id).id, { ok: false, type: "create", error: { code: "service_failed", message: hostile, phase: "setup_done" } })).statusCode, 200);
+  t.equal((await h.result(node, createOf(running.workspace_id).id, createdResult(running.workspace_id, running.ssh_port ?? 2222))).statusCode, 200);
+  const at = new Date().toISOString();
+  const events = await h.events(node, [
+    { type: "service", workspace_id: running.workspace_id, name: "web", status: "unhealthy", health: "unhealthy", last_check: at, last_error: hostile, at },
+  ]);
+  t.equal(events.statusCode, 200);
+  const failed = await h.detail(alice, failing.workspace_id);
+  const healthy = await h.detail(alice, running.workspace_id);
+  const services = (await h.request({ method: "GET", url: `/api/v1/workspaces/${running.workspace_id}/services`, token: alice.apiToken })).json();
+  for (const [what, text] of [["the workspace error", failed.error.message], ["the service error in the detail", healthy.services.web.last_error], ["the service error in the list", services.services[0].last_error]] as const) {
+    t.notMatch(text, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/, `${what} has no control characters`);
+    t.match(text, "setup failed\n", `${what} keeps its newlines`);
+    t.match(text, "\ttab kept", `${what} keeps tabs`);
+    t.match(text, "✓ all good", `${what} keeps its printable text`);
+  }
 });

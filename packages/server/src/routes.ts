@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { AuthService, NexusError, type API_ROUTES, type ApiRouteName, type NexusServices, type Principal, type UserRecord } from "@nexus/core";
 import type { z } from "zod";
 import type { HttpMetrics } from "./metrics.js";
+import { printableEvent, printableResult } from "./node-text.js";
 import { requestSignal, sendFollowedLogs, sendWorkspaceEvents } from "./streams.js";
 
 type Routes = typeof API_ROUTES;
@@ -103,8 +104,8 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       status: 200,
       body: { commands: await services.nodes.poll(params.id, query.wait, requestSignal(reply, closing)) },
     }),
-    postCommandResult: async ({ params, body }) => ({ status: 200, body: await services.nodes.complete(params.id, params.cid, body) }),
-    postNodeEvents: async ({ params, body }) => ({ status: 200, body: await services.nodes.applyEvents(params.id, body.events) }),
+    postCommandResult: async ({ params, body }) => ({ status: 200, body: await services.nodes.complete(params.id, params.cid, printableResult(body)) }),
+    postNodeEvents: async ({ params, body }) => ({ status: 200, body: await services.nodes.applyEvents(params.id, body.events.map(printableEvent)) }),
     listNodes: async () => ({ status: 200, body: await services.nodes.list() }),
     createNodeToken: async ({ body }) => ({ status: 201, body: await services.nodes.createJoinToken(body) }),
     metrics: async () => {
