@@ -1,6 +1,7 @@
 // Keeps the server's view of running workspaces current: reads each one's supervisor
-// status every few seconds and reports services whose state or health changed, and
-// notices containers that stopped or vanished behind nexus's back.
+// status every few seconds and reports services whose state or health changed (and,
+// every LAST_CHECK_REFRESH_MS of checks, unchanged ones, so last_check stays current),
+// and notices containers that stopped or vanished behind nexus's back.
 import type { Handle, ProviderInstance } from "../contracts/provider.js";
 import type { Logger } from "../logger.js";
 import { readSupervisorStatus } from "./container.js";
@@ -10,12 +11,23 @@ import { sleep } from "./timing.js";
 
 /** The supervisor rewrites its status every 5 s; this much silence means it died. */
 const STALE_STATUS_MS = 30_000;
+/**
+ * An unchanged service is reported again once its last check is this much newer than
+ * the one last reported, so the server's `last_check` shows the checks keep running
+ * without an event per check.
+ */
+export const LAST_CHECK_REFRESH_MS = 30_000;
 const STEP_TIMEOUT_MS = 15_000;
+
+interface Reported {
+  key: string;
+  lastCheck: string | null;
+}
 
 interface Watched {
   handle: Handle;
-  /** Last reported `status/health/last_error` per service. */
-  reported: Map<string, string>;
+  /** Last reported `status/health/last_error` and last_check per service. */
+  reported: Map<string, Reported>;
 }
 
 export class ServiceWatcher {
@@ -47,7 +59,7 @@ export class ServiceWatcher {
   /** Service events for what changed since the last report of this workspace. */
   report(workspaceId: string, status: SupervisorStatus): void {
     const watched = this.#watched.get(workspaceId);
-    const reported = watched?.reported ?? new Map<string, string>();
+    const reported = watched?.reported ?? new Map<string, Reported>();
     const at = new Date().toISOString();
     const stale = status.state === "running" && Date.now() - Date.parse(status.updated_at) > STALE_STATUS_MS;
     for (const [name, service] of Object.entries(status.services)) {
@@ -55,8 +67,9 @@ export class ServiceWatcher {
         ? { status: "error" as const, health: "unhealthy" as const, last_error: "the service supervisor stopped answering" }
         : { status: service.status, health: service.health, last_error: service.last_error };
       const key = `${current.status}/${current.health}/${current.last_error ?? ""}`;
-      if (reported.get(name) === key) continue;
-      reported.set(name, key);
+      const previous = reported.get(name);
+      if (previous?.key === key && !checkedSince(previous.lastCheck, service.last_check)) continue;
+      reported.set(name, { key, lastCheck: service.last_check });
       this.emit({ type: "service", workspace_id: workspaceId, name, ...current, last_check: service.last_check, at });
     }
   }
@@ -96,4 +109,11 @@ export class ServiceWatcher {
       );
     }
   }
+}
+
+/** A check at least LAST_CHECK_REFRESH_MS newer than the one last reported. */
+function checkedSince(reported: string | null, latest: string | null): boolean {
+  if (latest === null) return false;
+  if (reported === null) return true;
+  return Date.parse(latest) - Date.parse(reported) >= LAST_CHECK_REFRESH_MS;
 }
