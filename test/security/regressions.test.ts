@@ -71,3 +71,19 @@ t.test("text a node reports (container output in errors, service errors) cannot 
     t.match(text, "✓ all good", `${what} keeps its printable text`);
   }
 });
+
+t.test("random bearer tokens cannot dodge the rate limit and make the server call GitHub without bound", async (t) => {
+  const h = await harness(t, { server: { rateLimit: { max: 5, windowMs: 60_000 } } });
+  const alice = await h.user("alice");
+  const githubCalls = () => h.github.exchanges.filter((e) => e.path === "/user").length;
+  const before = githubCalls();
+  const statuses: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const res = await h.request({ method: "GET", url: "/api/v1/users/me", token: `gho_random${i}x${Math.random().toString(36).slice(2)}` });
+    statuses.push(res.statusCode);
+  }
+  t.ok(statuses.filter((s) => s === 429).length >= 14, `unverified GitHub tokens share their client's budget (${statuses.join(",")})`);
+  t.ok(githubCalls() - before <= 5, `at most the budget reached GitHub (${githubCalls() - before} calls)`);
+  const own = await h.request({ method: "GET", url: "/api/v1/users/me", token: alice.apiToken });
+  t.equal(own.statusCode, 200, "an API token from the same address keeps its own budget");
+});

@@ -113,10 +113,15 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
       max: (_request, key) => (key.startsWith("node:") ? limit.max * NODE_RATE_FACTOR : limit.max),
       timeWindow: limit.windowMs,
       // Per token, not per address: many users can share one NAT, one user many machines.
+      // Except a token that is not one of ours (a GitHub token, or garbage): checking it
+      // costs a call to GitHub, so fresh random tokens must not each get a fresh budget;
+      // those share their client address's.
       keyGenerator: (request) => {
         const token = AuthService.bearer(request.headers.authorization);
         if (token === undefined) return `ip:${request.ip}`;
-        return `${token.startsWith(TOKEN_PREFIXES.node) ? "node" : "token"}:${hashToken(token)}`;
+        if (token.startsWith(TOKEN_PREFIXES.node)) return `node:${hashToken(token)}`;
+        const ours = [TOKEN_PREFIXES.api, TOKEN_PREFIXES.join, TOKEN_PREFIXES.admin].some((prefix) => token.startsWith(prefix));
+        return ours ? `token:${hashToken(token)}` : `github:${request.ip}`;
       },
       errorResponseBuilder: (_request, context) =>
         new NexusError("rate_limited", `too many requests: at most ${context.max} in ${Math.round(limit.windowMs / 1000)} s`, {
