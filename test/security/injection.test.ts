@@ -147,3 +147,29 @@ t.test("a hostile but valid branch and hostile env values reach git and the cont
   }
   assertNoCanary(t, canary);
 });
+
+t.test("SSH public keys are single plain key lines: no authorized_keys options, no second key, no forged blob", async (t) => {
+  const canary = `${CANARY_PREFIX}${randomUUID()}`;
+  const h = await harness(t);
+  const login = "mallory";
+  const account = h.github.addUser(login);
+  const token = h.github.issueToken(login);
+  const valid = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOv0/q4p2jx0xj3N8OQq1qg1Rk7nZ5bq5wJ5X6n0y3Xz m@laptop";
+  const hostile = [
+    `command="touch ${canary}" ${valid}`,
+    `no-pty,permitopen="*:*" ${valid}`,
+    `${valid}\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOv0/q4p2jx0xj3N8OQq1qg1Rk7nZ5bq5wJ5X6n0y3Xz second`,
+    `${valid}\r\ncommand="touch ${canary}" ssh-ed25519 AAAA x`,
+    `${valid} comment\u0000with-nul`,
+    "ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAABAQ== forged-type",
+    `ssh-dss AAAAB3NzaC1kc3MAAACBAP== old`,
+    `-oProxyCommand=touch ${canary}`,
+  ];
+  for (const key of hostile) {
+    const res = await h.request({ method: "POST", url: "/api/v1/users/register-github", token, body: { github_username: login, github_id: account.id, ssh_pubkey: key } });
+    t.equal(res.statusCode, 400, `refused: ${JSON.stringify(key.slice(0, 50))}`);
+  }
+  const plain = await h.request({ method: "POST", url: "/api/v1/users/register-github", token, body: { github_username: login, github_id: account.id, ssh_pubkey: valid } });
+  t.equal(plain.statusCode, 201, "the same key, plain, is accepted (so each refusal is the hostile part's)");
+  assertNoCanary(t, canary);
+});
