@@ -26,6 +26,8 @@ interface Fixture {
   expected: { setup?: string; command: string; port: number };
   /** The repository file GET / must serve (or, for servers, a marker their answer contains). */
   marker: string;
+  /** A file only the generated setup makes: proof that it ran, in the checkout. */
+  madeBySetup?: string;
 }
 
 const NODE_SERVER = `// A plain Node.js server: no dependencies.
@@ -70,6 +72,7 @@ const FIXTURES: Fixture[] = [
     },
     expected: { setup: "npm install", command: "npm run start", port: 3000 },
     marker: "greeter (node) says hello at /probe",
+    madeBySetup: "package-lock.json",
   },
   {
     name: "polls",
@@ -77,6 +80,7 @@ const FIXTURES: Fixture[] = [
     expected: { setup: "python3 -m venv .venv", command: ".venv/bin/python manage.py runserver 0.0.0.0:8000", port: 8000 },
     // sys.prefix is the venv: the service runs the interpreter setup created.
     marker: "polls (python 3.11, /home/dev/polls/.venv) says hello at /probe",
+    madeBySetup: ".venv/bin/python",
   },
   {
     name: "brochure",
@@ -123,7 +127,11 @@ export function detectorsInContainers(provider: ProviderName, sshPorts: [number,
             const agentLog = readFileSync(stack.agentLogFile, "utf8").split("\n").slice(-40).join("\n");
             throw new Error(`${error.message}\n--- agent log (last 40 lines) ---\n${agentLog}`);
           });
-          t.equal(detail.status, "running");
+          t.equal(detail.status, "running", "the workspace is running");
+          if (fixture.madeBySetup) {
+            const made = await sshAsDev(dana, detail, ["test", "-e", `${detail.ssh.path}/${fixture.madeBySetup}`, "&&", "echo", "present"], stack.root);
+            t.equal(made.trim(), "present", `setup ran in the checkout: ${fixture.madeBySetup} exists`);
+          }
           t.equal(detail.health, "healthy", "the workspace is healthy");
           const { services } = await dana.client.getServices(id);
           t.same(services.map((s) => `${s.name}:${s.status}:${s.health}`), ["web:running:healthy"], "/services: web running and healthy");
@@ -143,6 +151,7 @@ export function detectorsInContainers(provider: ProviderName, sshPorts: [number,
   });
 }
 
-const provider = (process.env.NEXUS_E2E_DETECTOR_PROVIDER ?? "lxc") as ProviderName;
-if (provider === "lxc") detectorsInContainers("lxc", [24400, 24419]);
-else detectorsInContainers("docker", [24420, 24439]);
+// Both engines by default; NEXUS_E2E_PROVIDERS=lxc (or docker) runs one.
+const SSH_PORTS: Record<ProviderName, [number, number]> = { lxc: [24400, 24419], docker: [24420, 24439] };
+const wanted = (process.env.NEXUS_E2E_PROVIDERS ?? "lxc,docker").split(",").map((name) => name.trim());
+for (const provider of ["lxc", "docker"] as const) if (wanted.includes(provider)) detectorsInContainers(provider, SSH_PORTS[provider]);
