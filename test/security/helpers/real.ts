@@ -281,6 +281,12 @@ export function securityOnEngine(provider: ProviderName, sshPorts: [number, numb
         t.notMatch(readFileSync(stack.serverLogFile, "utf8"), secret, `${what}: not in the server's log`);
         t.notMatch(readFileSync(stack.agentLogFile, "utf8"), secret, `${what}: not in the agent's log`);
       }
+      for (const [where, text] of [["server log", readFileSync(stack.serverLogFile, "utf8")], ["agent log", readFileSync(stack.agentLogFile, "utf8")]] as const) {
+        t.notMatch(text, /PRIVATE KEY|openssh-key-v1/, `no private key (a container's host key included) in the ${where}`);
+      }
+      t.same(filesContaining(stack.agentDir, "PRIVATE KEY"), [], "no private key on the agent's disk");
+      const hostKeys = await Promise.all([cloned.workspace_id, aliceShop, bobWorkspace].map(async (id) => (await alice.client.getWorkspace(id).catch(() => bob.client.getWorkspace(id))).ssh.host_key));
+      t.equal(new Set(hostKeys).size, 3, "every workspace has its own SSH host key");
       await noCanaryInContainer(t, bobWorkspace);
       t.notOk(existsSync(canary), "no canary on the host at the end");
     });
