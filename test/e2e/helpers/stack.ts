@@ -79,8 +79,10 @@ export async function startStack(t: Test, provider: ProviderName, sshPorts: [num
   const agentLogFile = join(root, "agent.log");
   const serverLog: WriteStream = createWriteStream(serverLogFile, { flags: "a" });
   const gitToken = `canary-${randomUUID()}`;
-  const github = await startGithubEmulator();
   const git = await startGitHttpServer(gitRoot, gitToken);
+  // The emulator's repositories (and the forks it makes) are cloned from the git server,
+  // as a forge's are: <gitRoot>/<owner>/<name>.git behind the token.
+  const github = await startGithubEmulator({ cloneUrl: (owner, name) => `${git.url}/${owner}/${name}.git` });
 
   let port = 0;
   const boot = async () => {
