@@ -110,6 +110,21 @@ install_packages() {
   trap - EXIT
 }
 
+# Every container's systemd holds inotify instances, and unprivileged containers share one host
+# uid: Linux's default of 128 instances per user stops the ~17th concurrent workspace from booting
+# (its systemd dies; the create fails). Incus recommends these values for production hosts.
+raise_inotify_limits() {
+  local key wanted current
+  for key in fs.inotify.max_user_instances fs.inotify.max_user_watches fs.inotify.max_queued_events; do
+    wanted=1048576
+    current=$(sysctl -n "$key")
+    if [ "$current" -lt "$wanted" ]; then
+      sysctl -q -w "$key=$wanted" || fail "could not raise $key (now $current)"
+      say "raised $key from $current to $wanted"
+    fi
+  done
+}
+
 socket_answers() { # $1 socket, $2 path
   curl -fsS --max-time 3 --unix-socket "$1" "http://localhost$2" >/dev/null 2>&1
 }
@@ -208,6 +223,7 @@ allow_incus_forwarding() {
 }
 
 install_packages
+raise_inotify_limits
 start_incusd
 init_incus
 start_dockerd
