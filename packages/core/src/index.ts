@@ -12,6 +12,7 @@ export * from "./define.js";
 export * from "./registry.js";
 export * from "./zod-issues.js";
 export * from "./state.js";
+export * from "./ssh-banner.js";
 export * from "./config/index.js";
 export * from "./graph.js";
 export * from "./wire/index.js";

@@ -1,6 +1,5 @@
-import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { NexusError } from "@nexus/core";
+import { NexusError, readSshBanner } from "@nexus/core";
 import { cancelled } from "./engine/errors.js";
 
 export interface SshTarget {
@@ -15,37 +14,9 @@ export function probeHost(bindAddress: string | undefined): string {
   return bindAddress;
 }
 
-/**
- * One connection attempt: the server's identification line ("SSH-2.0-…"), or
- * undefined when the connection is refused or closed first. Docker's port proxy
- * accepts connections before sshd listens and then drops them, so "connected" alone
- * proves nothing: only the banner does.
- */
+/** One connection attempt: the identification line, or undefined when there was none. */
 export function readBanner(target: SshTarget, timeoutMs: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: target.host, port: target.port });
-    let received = "";
-    const done = (banner: string | undefined): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(banner);
-    };
-    const timer = setTimeout(() => done(undefined), timeoutMs);
-    socket.setEncoding("latin1");
-    socket.on("data", (chunk: string) => {
-      received += chunk;
-      const lineEnd = received.indexOf("\n");
-      if (lineEnd >= 0) {
-        // RFC 4253 allows other lines before the identification string.
-        const lines = received.split(/\r?\n/);
-        const banner = lines.find((line) => line.startsWith("SSH-"));
-        if (banner) done(banner);
-        else if (received.length > 8192) done(undefined);
-      }
-    });
-    socket.on("error", () => done(undefined));
-    socket.on("close", () => done(undefined));
-  });
+  return readSshBanner({ ...target, timeoutMs }).catch(() => undefined);
 }
 
 export interface WaitForSshOptions {

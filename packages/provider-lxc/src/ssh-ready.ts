@@ -1,7 +1,6 @@
 // What a benchmark (or a caller that wants proof) needs after provision: the node port
 // answering with an SSH banner.
-import { connect } from "node:net";
-import { NexusError } from "@nexus/core";
+import { NexusError, readSshBanner } from "@nexus/core";
 import { abortedError } from "./incus/abort.js";
 
 export interface SshBannerOptions {
@@ -14,29 +13,6 @@ export interface SshBannerOptions {
   retryMs?: number;
 }
 
-function readBanner(host: string, port: number, signal: AbortSignal): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host, port });
-    let data = "";
-    const done = (error?: Error, banner?: string) => {
-      signal.removeEventListener("abort", onAbort);
-      socket.destroy();
-      if (error) reject(error);
-      else resolve(banner!);
-    };
-    const onAbort = () => done(new Error("aborted"));
-    signal.addEventListener("abort", onAbort, { once: true });
-    socket.setEncoding("latin1");
-    socket.on("data", (chunk: string) => {
-      data += chunk;
-      const line = data.split("\n").find((l) => l.startsWith("SSH-"));
-      if (line && data.includes("\n")) done(undefined, line.trim());
-    });
-    socket.on("error", (error) => done(error));
-    socket.on("close", () => done(new Error("closed before an SSH banner")));
-  });
-}
-
 /** Resolves with the server's identification line (`SSH-2.0-OpenSSH_9.2p1 …`) once the port answers. */
 export async function waitForSshBanner(options: SshBannerOptions): Promise<string> {
   const host = options.host ?? "127.0.0.1";
@@ -45,7 +21,7 @@ export async function waitForSshBanner(options: SshBannerOptions): Promise<strin
   let lastError: unknown;
   while (!signal.aborted) {
     try {
-      return await readBanner(host, options.port, signal);
+      return await readSshBanner({ host, port: options.port, signal });
     } catch (error) {
       lastError = error;
       await new Promise((r) => setTimeout(r, options.retryMs ?? 20));
