@@ -64,8 +64,9 @@ async function inject({ root, binary, blob, os }) {
 /**
  * Builds one binary per target into `outDir`; returns what was built. Bundling happens once;
  * one blob per Node version, written by that same Node version.
+ * @param {{ root?: string, targets?: string[], outDir: string, nodeVersion?: string, log?: (line: string) => void }} options
  */
-export async function buildStandaloneBinaries({ root = ROOT, targets = [hostTarget()], outDir, nodeVersion, log = () => {} }) {
+export async function buildStandaloneBinaries({ root = ROOT, targets = [hostTarget()], outDir, nodeVersion = undefined, log = () => {} }) {
   const cacheDir = join(root, ".tools", "cache", "node-dist");
   const host = hostTarget();
   const work = mkdtempSync(join(tmpdir(), "nexus-sea-"));
