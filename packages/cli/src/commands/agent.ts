@@ -14,6 +14,7 @@ import type { CliIO, CommandContext } from "../io.js";
 import { action } from "../program.js";
 import { table } from "../render.js";
 import { serverSession } from "../session.js";
+import { DAEMON_NODE_OPTIONS } from "../daemon-node-options.js";
 
 export interface AgentStartOptions {
   server?: string;
@@ -31,7 +32,7 @@ export function agentProgram(env: CliIO["env"]): { command: string; args: string
   if (isSea()) return { command: process.execPath, args: [], env: { NEXUS_SEA_ENTRY: "agent" } };
   try {
     const main = join(dirname(fileURLToPath(import.meta.resolve("@nexus/agent/package.json"))), "dist", "main.js");
-    if (existsSync(main)) return { command: process.execPath, args: [main], env: {} };
+    if (existsSync(main)) return { command: process.execPath, args: [...DAEMON_NODE_OPTIONS, main], env: {} };
   } catch {
     // not installed next to the CLI: look on PATH
   }

@@ -15,6 +15,7 @@ import { ExitStatus } from "../exit.js";
 import { ensureDir, nexusHome, writeFileAtomic } from "../home.js";
 import type { CliIO, CommandContext } from "../io.js";
 import { action } from "../program.js";
+import { DAEMON_NODE_OPTIONS } from "../daemon-node-options.js";
 
 export const DEFAULT_SERVER_PORT = 3001;
 export const DEFAULT_SERVER_HOST = "127.0.0.1";
@@ -59,7 +60,7 @@ export function serverProgram(env: CliIO["env"]): { command: string; args: strin
   if (isSea()) return { command: process.execPath, args: [], env: { NEXUS_SEA_ENTRY: "server" } };
   try {
     const main = join(dirname(fileURLToPath(import.meta.resolve("@nexus/server/package.json"))), "dist", "main.js");
-    if (existsSync(main)) return { command: process.execPath, args: [main], env: {} };
+    if (existsSync(main)) return { command: process.execPath, args: [...DAEMON_NODE_OPTIONS, main], env: {} };
   } catch {
     // not installed next to the CLI: look on PATH
   }
