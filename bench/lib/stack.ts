@@ -13,6 +13,7 @@ import { promisify } from "node:util";
 import { LABELS, createClient, createNexus, silentLogger, type NexusClient, type PluginDescriptor } from "@nexus/core";
 import { dockerProvider } from "@nexus/provider-docker";
 import { lxcProvider } from "@nexus/provider-lxc";
+import { DAEMON_NODE_OPTIONS } from "../../packages/cli/src/daemon-node-options.js";
 import type { Programs } from "./build.js";
 
 const run = promisify(execFile);
@@ -88,8 +89,9 @@ export async function until<T>(read: () => Promise<T | undefined | false>, what:
 
 function launch(name: string, program: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): BenchProcess {
   const log = createWriteStream(logFile, { flags: "a" });
-  // The program itself (node + the bundle), so its pid is the process whose memory is measured.
-  const child = spawn(process.execPath, [program, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // As `nexus server start` / `nexus agent start` run them (node, the CLI's Node.js options, the
+  // program): the pid is the process whose memory is measured.
+  const child = spawn(process.execPath, [...DAEMON_NODE_OPTIONS, program, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.pipe(log, { end: false });
   child.stderr!.pipe(log, { end: false });
   child.once("exit", () => log.end());
