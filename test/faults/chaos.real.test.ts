@@ -175,7 +175,7 @@ function chaos(provider: ProviderName, sshPorts: [number, number]): void {
     await t.test("SSH ports: one allocation per workspace that holds one, no duplicates", async (t) => {
       const db = readAllocations(cluster.dbFile);
       t.same(portProblems(db), []);
-      const ports = settled.map((w) => w.ssh.port).filter((p) => p > 0);
+      const ports = settled.map((w) => w.ssh.port).filter((p): p is number => p !== null && p > 0);
       t.equal(new Set(ports).size, ports.length, "no two workspaces share a port");
     });
 

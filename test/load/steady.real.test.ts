@@ -6,7 +6,7 @@
 import t from "tap";
 import { isNexusError } from "@nexus/core";
 import { makeRepo } from "../../packages/core/test/agent/helpers/repo.js";
-import { rssBytes, sleep, startCluster, until, type Cluster } from "../faults/helpers/cluster.js";
+import { engineLog, rssBytes, sleep, startCluster, until, type Cluster } from "../faults/helpers/cluster.js";
 
 const LONG = process.env.NEXUS_LOAD_LONG === "1";
 const WORKSPACES = LONG ? 20 : 4;
@@ -78,6 +78,7 @@ t.test(`steady load: ${WORKSPACES} workspaces with a service, the API polled for
     return details.every((d) => d.services.web?.health === "healthy") && { failed: [] };
   }, "every workspace running with its service healthy", 10 * 60_000);
   if (ready.failed.length > 0) {
+    for (const d of ready.failed) t.comment(await engineLog("lxc", d.workspace_id));
     t.fail(`workspaces failed to start: ${ready.failed.map((d) => `${d.workspace_name}: ${d.error?.code} ${d.error?.message}`).join("; ")}`);
     return;
   }

@@ -3,13 +3,14 @@
 // fault suites can SIGKILL either one and start it again on the same data directories.
 // Containers carry the e2e harness's `nexus.test-run` label and are swept at the end.
 import type { Test } from "tap";
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { promisify } from "node:util";
 import { LABELS, createClient, createNexus, silentLogger, type Handle, type NexusClient, type PluginDescriptor } from "@nexus/core";
 import { lxcProvider } from "@nexus/provider-lxc";
 import { dockerProvider } from "@nexus/provider-docker";
@@ -146,11 +147,19 @@ export async function startCluster(t: Test, provider: ProviderName, sshPorts: [n
   const server = await serverProcess(mkdtempSync(join(tmpdir(), "nexus-faults-")), {});
   const cluster = server as Cluster;
   // One teardown, in order: the agent, the engine's containers, the server, the files.
+  // Every step runs even when one before it failed (a failed sweep must not leave the server running).
   t.teardown(async () => {
-    await stop(cluster.agent, "SIGTERM");
-    await sweep(provider);
-    await stop(server.proc, "SIGKILL");
-    if (!process.env.NEXUS_E2E_KEEP) rmSync(server.root, { recursive: true, force: true });
+    const steps = [
+      () => stop(cluster.agent, "SIGTERM"),
+      () => sweepWithRetry(provider),
+      () => stop(server.proc, "SIGKILL"),
+      async () => {
+        if (!process.env.NEXUS_E2E_KEEP) rmSync(server.root, { recursive: true, force: true });
+      },
+    ];
+    const failures: unknown[] = [];
+    for (const step of steps) await step().catch((error: unknown) => void failures.push(error));
+    if (failures.length > 0) throw failures[0];
   });
   const nodeName = `faults-${provider}-${randomUUID().slice(0, 8)}`;
   const agentDir = join(server.root, "agent");
@@ -180,6 +189,19 @@ export async function startCluster(t: Test, provider: ProviderName, sshPorts: [n
   return cluster;
 }
 
+/** The engine may refuse a delete for a moment (a container still shutting down): a few tries. */
+async function sweepWithRetry(provider: ProviderName): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await sweep(provider);
+      return;
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      await sleep(2_000);
+    }
+  }
+}
+
 /** Containers of this test run on the engine. */
 export async function listContainers(provider: ProviderName): Promise<Handle[]> {
   const registry = createNexus({ providers: [DESCRIPTORS[provider]] });
@@ -192,6 +214,18 @@ export async function listContainers(provider: ProviderName): Promise<Handle[]> 
     await registry.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The engine's own record of a workspace's container (its log), for a failure message. */
+export async function engineLog(provider: ProviderName, workspaceId: string): Promise<string> {
+  const handle = (await listContainers(provider)).find((h) => h.workspaceId === workspaceId);
+  if (!handle) return `no container for ${workspaceId}`;
+  const argv = provider === "lxc" ? ["incus", "info", "--show-log", handle.id] : ["docker", "logs", "--tail", "50", handle.id];
+  const { stdout, stderr } = await promisify(execFile)(argv[0]!, argv.slice(1), { timeout: 30_000, maxBuffer: 4 * 1024 * 1024 }).catch((error: { stdout?: string; stderr?: string; message: string }) => ({
+    stdout: error.stdout ?? "",
+    stderr: error.stderr ?? error.message,
+  }));
+  return `${handle.id}:\n${`${stdout}${stderr}`.split("\n").slice(-40).join("\n")}`;
 }
 
 /** `PRAGMA integrity_check` (opens read-write, so a WAL left by a killed server is recovered first). */
