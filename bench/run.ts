@@ -1,4 +1,4 @@
-// npm run bench [-- --runs 10 --quick --engines lxc,docker --only create,ssh,api,concurrent,peer,rss]
+// npm run bench [-- --runs 20 --quick --engines lxc,docker --only create,ssh,api,concurrent,peer,rss]
 //
 // The one benchmark: SPEC §12's targets measured on this machine against nexus as it ships —
 // `nexus-server` and one `nexus-agent` per engine as their own processes, built from the
@@ -43,7 +43,7 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   process.stdout.write(`Usage: npm run bench -- [options]
 
-  --runs N                 measured creates per row (default 10; --quick 2); SSH runs scale with it
+  --runs N                 measured creates per row (default 20; --quick 2); SSH runs scale with it
   --quick                  a smoke run: 2 runs, 5 concurrent creates, 3 s of API load, 1 peer run
   --engines lxc,docker     engines to measure (default both)
   --only LIST              sections: ${SECTIONS.join(",")} (default all)
@@ -51,18 +51,18 @@ if (flags.help) {
   --concurrent-engine E    engine for the concurrent creates (default lxc)
   --api-rate N             GET /workspaces/{id} per second (default 200)
   --api-seconds N          seconds of API load (default 10; --quick 3)
-  --peer-runs N            devcontainer up runs (default 5; --quick 1)
+  --peer-runs N            devcontainer up runs (default 10; --quick 1)
   --log-level LEVEL        server and agent log level (default info; debug shows provider sub-steps)
 `);
   process.exit(0);
 }
 
 const quick = flags.quick;
-const runs = Number(flags.runs ?? (quick ? 2 : 10));
+const runs = Number(flags.runs ?? (quick ? 2 : 20));
 const concurrency = Number(flags.concurrency ?? (quick ? 5 : 20));
 const apiRate = Number(flags["api-rate"]);
 const apiSeconds = Number(flags["api-seconds"] ?? (quick ? 3 : 10));
-const peerRuns = Number(flags["peer-runs"] ?? (quick ? 1 : 5));
+const peerRuns = Number(flags["peer-runs"] ?? (quick ? 1 : 10));
 const engines = flags.engines.split(",").filter(Boolean) as EngineName[];
 const only = new Set(flags.only.split(",").filter(Boolean) as Section[]);
 const concurrentEngine = flags["concurrent-engine"] as EngineName;
@@ -110,22 +110,28 @@ const ms = (n: number | null | undefined) => (n === null || n === undefined || N
 const ms1 = (n: number) => `${(Math.round(n * 10) / 10).toFixed(1)} ms`;
 const progress = (text: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
 
-function vmRssMb(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"));
-  return line ? Math.round((Number(line.split(/\s+/)[1]) / 1024) * 10) / 10 : Number.NaN;
+/** VmRSS and its anonymous and file-backed parts (MB) from /proc/<pid>/status. */
+function memoryMb(pid: number | undefined): { VmRSS: number; RssAnon: number; RssFile: number } {
+  const status = pid === undefined ? "" : readFileSync(`/proc/${pid}/status`, "utf8");
+  const field = (name: string) => {
+    const line = status.split("\n").find((l) => l.startsWith(`${name}:`));
+    return line ? Math.round((Number(line.split(/\s+/)[1]) / 1024) * 10) / 10 : Number.NaN;
+  };
+  return { VmRSS: field("VmRSS"), RssAnon: field("RssAnon"), RssFile: field("RssFile") };
 }
 
-/** The median of three VmRSS readings a second apart, after `settleMs` of quiet. */
-async function idleRss(stack: Stack, settleMs: number): Promise<Record<string, number>> {
+/** The median VmRSS of three readings a second apart, after `settleMs` of quiet (the breakdown goes to results.json). */
+async function idleRss(stack: Stack, settleMs: number, label: string): Promise<Record<string, number>> {
   await new Promise((r) => setTimeout(r, settleMs));
-  const readings: Record<string, number[]> = {};
+  const readings: Record<string, ReturnType<typeof memoryMb>[]> = {};
   const processes = { server: stack.server, ...Object.fromEntries(Object.entries(stack.agents).map(([e, a]) => [`agent-${e}`, a])) };
   for (let i = 0; i < 3; i++) {
-    for (const [name, proc] of Object.entries(processes)) (readings[name] ??= []).push(vmRssMb(proc?.child.pid));
+    for (const [name, proc] of Object.entries(processes)) (readings[name] ??= []).push(memoryMb(proc?.child.pid));
     if (i < 2) await new Promise((r) => setTimeout(r, 1_000));
   }
-  return Object.fromEntries(Object.entries(readings).map(([name, values]) => [name, percentile(values, 50)]));
+  const median = Object.fromEntries(Object.entries(readings).map(([name, values]) => [name, [...values].sort((a, b) => a.VmRSS - b.VmRSS)[1]!]));
+  details[`rss_breakdown_mb_${label}`] = median;
+  return Object.fromEntries(Object.entries(median).map(([name, m]) => [name, m.VmRSS]));
 }
 
 function phaseMedians(samples: CreateSample[]): Partial<Record<CreatePhase, number>> {
@@ -236,7 +242,9 @@ function rssRows(start: Record<string, number> | undefined, end: Record<string, 
 
 function render(): string {
   const result = (pass: boolean | null) => (pass === null ? "—" : pass ? "PASS" : "FAIL");
-  return renderTable(["measure", "runs", "p50", "p95", "target", "result", "notes"], rows.map((r) => [r.measure, r.runs, r.p50, r.p95, r.target, result(r.pass), r.note]));
+  // Long notes (a failure's message) are cut here; results.json keeps them whole.
+  const note = (text: string) => (text.length > 110 ? `${text.slice(0, 109)}…` : text);
+  return renderTable(["measure", "runs", "p50", "p95", "target", "result", "notes"], rows.map((r) => [r.measure, r.runs, r.p50, r.p95, r.target, result(r.pass), note(r.note)]));
 }
 
 function renderPhases(): string {
@@ -271,7 +279,7 @@ try {
   const programs = await buildPrograms();
   stack = await startStack({ runId, programs, engines, logLevel: flags["log-level"] });
   progress(`server ${stack.url}; agents online: ${engines.join(", ")}`);
-  const rssStart = only.has("rss") ? await idleRss(stack, 5_000) : undefined;
+  const rssStart = only.has("rss") ? await idleRss(stack, 5_000, "after_start") : undefined;
 
   const bare = await stack.repo("bare", BARE_REPO);
   const web = await stack.repo("web", WEB_REPO);
@@ -325,7 +333,7 @@ try {
 
   if (only.has("rss")) {
     progress("idle RSS");
-    rssRows(rssStart, await idleRss(stack, 10_000));
+    rssRows(rssStart, await idleRss(stack, 10_000, "after_workload"));
   }
 } catch (error) {
   process.exitCode = 1;
