@@ -110,14 +110,19 @@ const ms = (n: number | null | undefined) => (n === null || n === undefined || N
 const ms1 = (n: number) => `${(Math.round(n * 10) / 10).toFixed(1)} ms`;
 const progress = (text: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
 
-/** VmRSS and its anonymous and file-backed parts (MB) from /proc/<pid>/status. */
-function memoryMb(pid: number | undefined): { VmRSS: number; RssAnon: number; RssFile: number } {
-  const status = pid === undefined ? "" : readFileSync(`/proc/${pid}/status`, "utf8");
-  const field = (name: string) => {
-    const line = status.split("\n").find((l) => l.startsWith(`${name}:`));
+/**
+ * VmRSS and its anonymous and file-backed parts (MB) from /proc/<pid>/status, and the
+ * proportional set size from smaps_rollup (file pages shared with other processes, such as the
+ * node binary's, divided among them).
+ */
+function memoryMb(pid: number | undefined): { VmRSS: number; RssAnon: number; RssFile: number; Pss: number } {
+  const read = (file: string) => (pid === undefined ? "" : readFileSync(`/proc/${pid}/${file}`, "utf8"));
+  const field = (text: string, name: string) => {
+    const line = text.split("\n").find((l) => l.startsWith(`${name}:`));
     return line ? Math.round((Number(line.split(/\s+/)[1]) / 1024) * 10) / 10 : Number.NaN;
   };
-  return { VmRSS: field("VmRSS"), RssAnon: field("RssAnon"), RssFile: field("RssFile") };
+  const status = read("status");
+  return { VmRSS: field(status, "VmRSS"), RssAnon: field(status, "RssAnon"), RssFile: field(status, "RssFile"), Pss: field(read("smaps_rollup"), "Pss") };
 }
 
 /** The median VmRSS of three readings a second apart, after `settleMs` of quiet (the breakdown goes to results.json). */
@@ -224,6 +229,11 @@ function peerRows(result: PeerResult, nexusDocker: Summary | undefined): void {
 
 function rssRows(start: Record<string, number> | undefined, end: Record<string, number>): void {
   details.rss_mb = { after_start: start, after_workload: end };
+  const parts = details.rss_breakdown_mb_after_workload as Record<string, ReturnType<typeof memoryMb>> | undefined;
+  const breakdown = (name: string) => {
+    const m = parts?.[name];
+    return m ? ` (anon ${m.RssAnon} + file ${m.RssFile}; PSS ${m.Pss})` : "";
+  };
   for (const [name, value] of Object.entries(end)) {
     const isServer = name === "server";
     const target = isServer ? TARGETS.serverRssMb : TARGETS.agentRssMb;
@@ -235,7 +245,7 @@ function rssRows(start: Record<string, number> | undefined, end: Record<string, 
       p95: "—",
       target: `≤ ${target} MB`,
       pass: worst <= target,
-      note: `VmRSS after the workload${start ? `; ${start[name]} MB after start` : ""}`,
+      note: `VmRSS after the workload${breakdown(name)}${start ? `; ${start[name]} MB after start` : ""}`,
     });
   }
 }
