@@ -158,7 +158,16 @@ function chaos(provider: ProviderName, sshPorts: [number, number]): void {
       for (const w of settled.filter((w) => w.status === "error")) {
         t.ok(w.error?.code && w.error.message, `${w.workspace_name} is in error with a reason: ${w.error?.code} ${w.error?.message}`);
       }
-      t.ok(settled.some((w) => w.status === "running"), "some workspaces run (the faults do not take everything down)");
+    });
+
+    await t.test("a workspace created after the chaos runs, its service healthy", async (t) => {
+      const { id } = await createWithRetries(cluster, { workspace_name: "chaos-after", provider, repo: { owner: "chaos", name: "bare", url: bare.dir }, config: SERVICE_CONFIG }, `chaos-${SEED}-after`);
+      const detail = await until(async () => {
+        const d = await cluster.user.getWorkspace(id);
+        return d.status === "error" || (d.status === "running" && d.services.web?.health === "healthy") ? d : undefined;
+      }, "the new workspace to run", 180_000);
+      t.equal(detail.status, "running", `running${detail.error ? ` (not: ${detail.error.code} ${detail.error.message})` : ""}`);
+      settled.push(detail);
     });
 
     await t.test("running workspaces with a service report it healthy", async (t) => {
