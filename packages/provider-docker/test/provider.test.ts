@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { createServer } from "node:net";
 import { LABELS, isNexusError, silentLogger, type Op, type WorkspaceSpec } from "@nexus/core";
 import t from "tap";
@@ -255,6 +256,17 @@ t.test("exec passes stdin through the hijacked connection and closes it", async 
   t.equal(engine.calls("POST", /\/exec$/)[0]!.json.AttachStdin, true);
   const binary = await provider.exec(handle, ["cat"], op(), { stdin: new Uint8Array([0x61, 0x62]) });
   t.equal(binary.stdout, "AB");
+});
+
+t.test("exec leaves no listener on the caller's signal (it would keep the request's socket and output alive)", async (t) => {
+  const { engine, provider } = await setup(t);
+  const handle = await provider.provision(await spec(), op());
+  engine.onExec = () => ({ stdout: "x".repeat(64 * 1024), exitCode: 0 });
+  const signal = AbortSignal.timeout(60_000);
+  for (let i = 0; i < 3; i++) await provider.exec(handle, ["true"], { signal, log: silentLogger });
+  // undici lets go of its own listener once a response body has closed, a tick later.
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(getEventListeners(signal, "abort").length, 0);
 });
 
 t.test("a program the runtime cannot start is reported like a shell would: 127 and the message on stderr", async (t) => {

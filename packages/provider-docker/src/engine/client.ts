@@ -130,12 +130,21 @@ export class DockerClient {
     return new Promise((resolve, reject) => {
       let status = 0;
       const errorBody: Buffer[] = [];
+      // Removed once the request is over: a listener left on a long-lived signal (a command's
+      // deadline) would keep this request's socket and output alive until that signal fires.
+      let onAbort: (() => void) | undefined;
+      const release = () => {
+        if (onAbort) signal.removeEventListener("abort", onAbort);
+      };
       const handler: Dispatcher.DispatchHandler = {
         onRequestStart(controller) {
-          if (signal.aborted) controller.abort(signal.reason);
-          else signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
+          if (signal.aborted) return controller.abort(signal.reason);
+          onAbort = () => controller.abort(signal.reason);
+          signal.addEventListener("abort", onAbort, { once: true });
         },
         onRequestUpgrade(_controller, _statusCode, _headers, socket) {
+          // From here on collectFrames answers the signal.
+          release();
           resolve(socket);
         },
         onResponseStart(_controller, statusCode) {
@@ -145,10 +154,12 @@ export class DockerClient {
           errorBody.push(chunk);
         },
         onResponseEnd() {
+          release();
           const response = { status, headers: {}, body: Buffer.concat(errorBody) };
           reject(status >= 300 ? parseApiError(response, "POST", path) : new Error(`exec start answered ${status} instead of switching protocols`));
         },
         onResponseError(_controller, error) {
+          release();
           reject(error);
         },
       };
