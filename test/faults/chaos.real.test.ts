@@ -1,9 +1,10 @@
 // Chaos: the server and the agent run as separate processes; workspaces are created
 // (half from a bare repository, half with an HTTP service) while both processes are
-// SIGKILLed at seeded-random moments and started again. Afterwards every workspace has
-// settled (running, or error with a reason), SSH port bookkeeping is exact, no container
-// is left without a workspace row, and the database passes `PRAGMA integrity_check`
-// after every crash. NEXUS_CHAOS_LONG=1: 20 creates and more kills, on Incus and Docker.
+// SIGKILLed at seeded-random moments and started again; then the running ones are
+// stopped or deleted under more kills. Afterwards every workspace has settled (as asked,
+// or error with a reason), SSH port bookkeeping is exact, no container is left without a
+// workspace row, and the database passes `PRAGMA integrity_check` after every crash.
+// NEXUS_CHAOS_LONG=1: 20 creates and more kills, on Incus and Docker.
 // NEXUS_CHAOS_SEED=N replays a schedule.
 import t from "tap";
 import { isNexusError, type CreateWorkspaceBody, type WorkspaceDetail } from "@nexus/core";
@@ -25,6 +26,9 @@ const LONG = process.env.NEXUS_CHAOS_LONG === "1";
 const SEED = process.env.NEXUS_CHAOS_SEED ? Number(process.env.NEXUS_CHAOS_SEED) : Math.floor(Math.random() * 2 ** 31);
 const CREATES = LONG ? 20 : 6;
 const KILLS = LONG ? 8 : 3;
+/** Kills while the running workspaces are being stopped and deleted. */
+const LIFECYCLE_KILLS = LONG ? 4 : 2;
+const LIFECYCLE_SPAN_MS = LONG ? 10_000 : 4_000;
 /** Creates are fired over this span; kills fall in it and a little after. */
 const SPAN_MS = LONG ? 30_000 : 8_000;
 /**
@@ -54,16 +58,68 @@ interface Fault {
   downMs: number;
 }
 
-function plan(seed: number): { creates: Planned[]; faults: Fault[] } {
-  const random = seededRandom(seed);
-  const creates = Array.from({ length: CREATES }, (_, index) => ({ index, at: Math.round(random() * SPAN_MS), withService: index % 2 === 1 }));
-  const faults = Array.from({ length: KILLS }, (_, k) => ({
-    at: 500 + Math.round(random() * (SPAN_MS + 4_000)),
+type Action = "stop" | "delete" | "none";
+
+function faultPlan(random: () => number, count: number, spanMs: number): Fault[] {
+  return Array.from({ length: count }, (_, k) => ({
+    at: 500 + Math.round(random() * spanMs),
     // The first two kills hit one process each; the rest are a coin toss.
     target: (k === 0 ? "agent" : k === 1 ? "server" : random() < 0.5 ? "agent" : "server") as Fault["target"],
     downMs: Math.round(random() * 3_000),
   })).sort((a, b) => a.at - b.at);
-  return { creates, faults };
+}
+
+function plan(seed: number) {
+  const random = seededRandom(seed);
+  const creates: Planned[] = Array.from({ length: CREATES }, (_, index) => ({ index, at: Math.round(random() * SPAN_MS), withService: index % 2 === 1 }));
+  const faults = faultPlan(random, KILLS, SPAN_MS + 4_000);
+  // Drawn up front so the whole schedule follows from the seed.
+  const actions = Array.from({ length: CREATES + 1 }, () => {
+    const roll = random();
+    return { action: (roll < 0.5 ? "stop" : roll < 0.75 ? "delete" : "none") as Action, at: Math.round(random() * LIFECYCLE_SPAN_MS) };
+  });
+  const lifecycleFaults = faultPlan(random, LIFECYCLE_KILLS, LIFECYCLE_SPAN_MS + 2_000);
+  return { creates, faults, actions, lifecycleFaults };
+}
+
+/** Kills and restarts the processes on schedule; returns integrity_check's answer after each server kill. */
+async function runFaults(cluster: Cluster, faults: readonly Fault[], started: number): Promise<string[]> {
+  const integrity: string[] = [];
+  for (const fault of faults) {
+    await sleep(Math.max(0, started + fault.at - Date.now()));
+    if (fault.target === "agent") {
+      await cluster.killAgent("SIGKILL");
+      await sleep(fault.downMs);
+      await cluster.startAgent();
+    } else {
+      await cluster.kill("SIGKILL");
+      // The file as the crash left it (SQLite recovers the WAL on open).
+      integrity.push(integrityCheck(cluster.dbFile));
+      await sleep(fault.downMs);
+      await cluster.start();
+    }
+  }
+  return integrity;
+}
+
+/**
+ * Stop or delete, retried while the server is down. A retry after a request the dead
+ * server had already applied meets the state it moved to: that counts as done.
+ */
+async function actWithRetries(cluster: Cluster, id: string, action: "stop" | "delete"): Promise<void> {
+  const end = Date.now() + CREATE_RETRY_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (action === "stop") await cluster.user.stop(id, {}, { timeoutMs: 15_000 });
+      else await cluster.user.delete(id, { force: true }, { timeoutMs: 15_000 });
+      return;
+    } catch (error) {
+      const alreadyDone = attempt > 1 && isNexusError(error) && (error.code === "invalid_transition" || error.code === "workspace_not_found");
+      if (alreadyDone) return;
+      if (!retryable(error) || Date.now() > end) throw error;
+      await sleep(250);
+    }
+  }
 }
 
 const retryable = (error: unknown) => isNexusError(error) && (error.code === "server_unreachable" || error.code === "timeout");
@@ -90,11 +146,11 @@ function chaos(provider: ProviderName, sshPorts: [number, number]): void {
   t.test(`chaos on ${provider}: ${CREATES} creates, ${KILLS} SIGKILLs of the agent and the server (seed ${SEED})`, async (t) => {
     const cluster = await startCluster(t, provider, sshPorts);
     const bare = await makeRepo(cluster.root, "chaos", "bare", { "README.md": "# bare\n" });
-    const { creates, faults } = plan(SEED);
-    t.comment(`seed ${SEED} (replay with NEXUS_CHAOS_SEED=${SEED}); faults: ${faults.map((f) => `${f.target}@${f.at}ms down ${f.downMs}ms`).join(", ")}`);
+    const { creates, faults, actions, lifecycleFaults } = plan(SEED);
+    const describe = (list: readonly Fault[]) => list.map((f) => `${f.target}@${f.at}ms down ${f.downMs}ms`).join(", ");
+    t.comment(`seed ${SEED} (replay with NEXUS_CHAOS_SEED=${SEED}); faults while creating: ${describe(faults)}; while stopping and deleting: ${describe(lifecycleFaults)}`);
 
     const ids = new Map<number, string>();
-    const integrity: string[] = [];
     const started = Date.now();
 
     const creating = Promise.all(
@@ -111,24 +167,7 @@ function chaos(provider: ProviderName, sshPorts: [number, number]): void {
       }),
     );
 
-    const faulting = (async () => {
-      for (const fault of faults) {
-        await sleep(Math.max(0, started + fault.at - Date.now()));
-        if (fault.target === "agent") {
-          await cluster.killAgent("SIGKILL");
-          await sleep(fault.downMs);
-          await cluster.startAgent();
-        } else {
-          await cluster.kill("SIGKILL");
-          // The file as the crash left it (SQLite recovers the WAL on open).
-          integrity.push(integrityCheck(cluster.dbFile));
-          await sleep(fault.downMs);
-          await cluster.start();
-        }
-      }
-    })();
-
-    await Promise.all([creating, faulting]);
+    const [, integrity] = await Promise.all([creating, runFaults(cluster, faults, started)]);
     t.comment(`chaos over after ${Date.now() - started} ms`);
 
     await t.test("every create was accepted exactly once (retries with the same Idempotency-Key)", async (t) => {
@@ -179,6 +218,41 @@ function chaos(provider: ProviderName, sshPorts: [number, number]): void {
         }, `${w.workspace_name}'s service to be healthy`, 90_000).catch(() => undefined);
         t.ok(healthy, `${w.workspace_name}: web healthy`);
       }
+    });
+
+    await t.test(`stops and deletes under ${LIFECYCLE_KILLS} more SIGKILLs: each ends as asked, or in error with a reason`, async (t) => {
+      const chosen = settled.filter((w) => w.status === "running").map((w, i) => ({ w, ...actions[i]! }));
+      t.comment(`actions: ${chosen.map(({ w, action, at }) => `${w.workspace_name} ${action}@${at}ms`).join(", ")}`);
+      const lifecycleStarted = Date.now();
+      const acting = Promise.all(
+        chosen.map(async ({ w, action, at }) => {
+          if (action === "none") return;
+          await sleep(at);
+          await actWithRetries(cluster, w.workspace_id, action);
+        }),
+      );
+      const [, integrityAfter] = await Promise.all([acting, runFaults(cluster, lifecycleFaults, lifecycleStarted)]);
+      t.same(integrityAfter, lifecycleFaults.filter((f) => f.target === "server").map(() => "ok"), "integrity_check ok after every server SIGKILL");
+
+      const expected: Record<Action, readonly string[]> = { stop: ["stopped"], delete: ["gone"], none: ["running"] };
+      const outcome = (list: readonly WorkspaceDetail[], id: string) => list.find((w) => w.workspace_id === id)?.status ?? "gone";
+      let last: WorkspaceDetail[] = [];
+      const final = await until(async () => {
+        last = await listAll(cluster);
+        const settledAll = last.every((w) => w.status === "running" || w.status === "stopped" || w.status === "error");
+        return settledAll && chosen.every(({ w, action }) => [...expected[action], "error"].includes(outcome(last, w.workspace_id))) ? last : undefined;
+      }, "every stop and delete to finish", SETTLE_BOUND_MS).catch(() => undefined);
+      if (!final) {
+        t.fail(`not settled: ${last.map((w) => `${w.workspace_name} ${w.status}`).join(", ")}`);
+        return;
+      }
+      for (const { w, action } of chosen) {
+        const detail = final.find((d) => d.workspace_id === w.workspace_id);
+        const status = outcome(final, w.workspace_id);
+        if (status === "error") t.ok(detail?.error?.code && detail.error.message, `${w.workspace_name} (${action}) is in error with a reason: ${detail?.error?.code} ${detail?.error?.message}`);
+        else t.ok(expected[action].includes(status), `${w.workspace_name}: ${action} → ${status}`);
+      }
+      settled = final;
     });
 
     await t.test("SSH ports: one allocation per workspace that holds one, no duplicates", async (t) => {
