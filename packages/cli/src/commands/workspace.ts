@@ -144,14 +144,14 @@ export function registerWorkspaceCommands(program: Command, io: CliIO): void {
   for (const [change, description] of [
     ["stop", "stop a running workspace (services stop in reverse order)"],
     ["start", "start a stopped workspace and wait until it runs"],
-    ["delete", "delete a workspace and everything in it"],
+    ["delete", "delete a workspace and everything in it (a running one is stopped first)"],
   ] as const) {
     const command = ws
       .command(change)
       .argument("<ws>", "workspace name or id")
       .description(description)
       .option("--no-wait", "return as soon as the server accepted the request");
-    if (change === "delete") command.alias("rm").option("--force", "delete even when it is running");
+    if (change === "delete") command.alias("rm").option("--force", "delete at once, without stopping its services first");
     if (change === "stop") command.option("--force", "stop without waiting for services to exit cleanly");
     action(command, io, async (ctx, name: string, opts: { force?: boolean; wait: boolean }) => {
       await changeWorkspace(ctx, change, name, { force: opts.force, wait: opts.wait });

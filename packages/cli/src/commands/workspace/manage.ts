@@ -122,33 +122,68 @@ const TARGET: Record<Change, { doing: string; done: string; until: (d: Workspace
   delete: { doing: "deleting", done: "deleted", until: (d) => d.status === "error" },
 };
 
-/** stop / start / delete, waiting for the workspace to get there. */
+/**
+ * stop / start / delete, waiting for the workspace to get there. A plain delete of a running
+ * workspace stops it first (its services get SIGTERM and their grace period), then deletes it;
+ * `--force` deletes it at once.
+ */
 export async function changeWorkspace(ctx: CommandContext, change: Change, ws: string, input: ChangeInput = {}): Promise<unknown> {
   const ref = workspaceRef(ws);
   const { client, home } = serverSession(ctx);
-  let accepted: WorkspaceActionResponse;
+  const progress = createPhaseProgress(ctx);
+  let name = ws;
+  if (change === "delete") {
+    const current = await client.getWorkspace(ref);
+    name = current.workspace_name;
+    if (current.status === "running" && !input.force) {
+      const stopped = await request(client, "stop", ref, ws, {});
+      await waitFor(ctx, client, progress, "stop", stopped, name, input.signal);
+    }
+  }
+  const accepted = await request(client, change, ref, ws, input);
+  if (change === "delete") {
+    // The nexus SSH config entry and pinned key of a deleted workspace are stale; entries are
+    // keyed by name, whichever reference the user typed.
+    await createSshConfig({ nexusHome: home, env: ctx.io.env }).removeWorkspaceEntry(name).catch(() => false);
+  }
+  if (input.wait === false) {
+    ctx.say(`workspace ${name} is ${accepted.status}`);
+    ctx.result(accepted);
+    return accepted;
+  }
+  const result = await waitFor(ctx, client, progress, change, accepted, name, input.signal);
+  if (change === "start") ctx.say(renderSummary(ctx, result as WorkspaceDetail));
+  else if (!ctx.interactive) ctx.say(`workspace ${name} ${TARGET[change].done}`);
+  ctx.result(result);
+  return result;
+}
+
+type Client = ReturnType<typeof serverSession>["client"];
+
+async function request(client: Client, change: Change, ref: string, ws: string, input: ChangeInput): Promise<WorkspaceActionResponse> {
   try {
-    accepted =
-      change === "stop" ? await client.stop(ref, input.force ? { force: true } : {})
+    return change === "stop" ? await client.stop(ref, input.force ? { force: true } : {})
       : change === "start" ? await client.start(ref)
       : await client.delete(ref, input.force ? { force: true } : {});
   } catch (error) {
     throw explainTransition(error, change, ws);
   }
-  if (change === "delete") {
-    // The nexus SSH config entry and pinned key of a deleted workspace are stale.
-    await createSshConfig({ nexusHome: home, env: ctx.io.env }).removeWorkspaceEntry(ws).catch(() => false);
-  }
-  if (input.wait === false) {
-    ctx.say(`workspace ${ws} is ${accepted.status}`);
-    ctx.result(accepted);
-    return accepted;
-  }
+}
+
+/** Follows the workspace until the change is done; the deleted document, or the final detail. */
+async function waitFor(
+  ctx: CommandContext,
+  client: Client,
+  progress: ReturnType<typeof createPhaseProgress>,
+  change: Change,
+  accepted: WorkspaceActionResponse,
+  name: string,
+  interrupt: AbortSignal | undefined,
+): Promise<WorkspaceDetail | { workspace_id: string; workspace_name: string; status: "deleted" }> {
   const target = TARGET[change];
-  const progress = createPhaseProgress(ctx);
-  progress.step(`${target.doing} ${ws}`);
+  progress.step(`${target.doing} ${name}`);
   const started = Date.now();
-  const outcome = await withInterrupt(input.signal, (signal) =>
+  const outcome = await withInterrupt(interrupt, (signal) =>
     watchWorkspace(client, accepted.workspace_id, {
       signal,
       // Phases of a start are drawn like a create's.
@@ -158,19 +193,16 @@ export async function changeWorkspace(ctx: CommandContext, change: Change, ws: s
   );
   if (outcome.kind === "interrupted") {
     progress.stop();
-    ctx.warn(`stopped waiting; workspace ${ws} is still ${target.doing}. Check it with \`nexus workspace status ${ws}\`.`);
+    ctx.warn(`stopped waiting; workspace ${name} is still ${target.doing}. Check it with \`nexus workspace status ${name}\`.`);
     throw new ExitStatus(SIGINT_STATUS);
   }
   if (outcome.kind === "gone") {
     if (change !== "delete") {
       progress.stop();
-      throw notFound(ws);
+      throw notFound(name);
     }
-    progress.done(`deleted ${ws}`, Date.now() - started);
-    const result = { workspace_id: accepted.workspace_id, workspace_name: outcome.last?.workspace_name ?? ws, status: "deleted" as const };
-    if (!ctx.interactive) ctx.say(`workspace ${result.workspace_name} deleted`);
-    ctx.result(result);
-    return result;
+    progress.done(`deleted ${name}`, Date.now() - started);
+    return { workspace_id: accepted.workspace_id, workspace_name: outcome.last?.workspace_name ?? name, status: "deleted" };
   }
   const detail = outcome.detail;
   if (detail.status === "error") {
@@ -178,10 +210,7 @@ export async function changeWorkspace(ctx: CommandContext, change: Change, ws: s
     progress.stop(failure.message);
     throw failure;
   }
-  progress.done(`${ws} ${target.done}`, Date.now() - started);
-  if (change === "start") ctx.say(renderSummary(ctx, detail));
-  else if (!ctx.interactive) ctx.say(`workspace ${ws} ${target.done}`);
-  ctx.result(detail);
+  progress.done(`${name} ${target.done}`, Date.now() - started);
   return detail;
 }
 
@@ -195,7 +224,7 @@ function explainTransition(error: unknown, change: Change, ws: string): unknown 
   const hints: Record<Change, string> = {
     stop: `Only a running workspace can be stopped; see its state with \`nexus workspace status ${ws}\`.`,
     start: `Only a stopped workspace can be started; see its state with \`nexus workspace status ${ws}\`.`,
-    delete: `A running workspace is deleted with \`nexus workspace delete ${ws} --force\` (or stop it first with \`nexus workspace stop ${ws}\`).`,
+    delete: `The workspace is busy; see its state with \`nexus workspace status ${ws}\`, or delete it whatever it is doing with \`nexus workspace delete ${ws} --force\`.`,
   };
   return new NexusError("invalid_transition", error.message, { details: error.details, hint: hints[change], cause: error });
 }
