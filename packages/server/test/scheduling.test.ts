@@ -48,6 +48,37 @@ t.test("no node for 60 s → error no_node_available, naming why", async (t) => 
   t.match(detail.error.message, "no online node offers the lxc provider");
 });
 
+t.test("a node whose heartbeat reports the engine down takes nothing for it; placed once it is healthy again", async (t) => {
+  const h = await harness(t);
+  const alice = await h.user("alice");
+  const node = await h.node("node-1", { providers: ["lxc"] });
+  const beat = async (ok: boolean) => {
+    const body = { version: "1.0.0", providers: [{ name: "lxc", ok, ...(ok ? {} : { reason: "incusd is not running" }) }], workspaces: 0 };
+    const res = await h.request({ method: "POST", url: `/api/v1/nodes/${node.node_id}/heartbeat`, token: node.token, body });
+    t.equal(res.statusCode, 200, res.body);
+  };
+  await beat(false);
+  const ws = await h.create(alice, { repo: { owner: "octocat", name: "hello" }, provider: "lxc" });
+  await h.services.tick();
+  t.equal((await h.detail(alice, ws.workspace_id)).status, "pending", "not placed on a node whose engine is down");
+  await beat(true);
+  const detail = await h.detail(alice, ws.workspace_id);
+  t.equal(detail.status, "creating", "placed by the heartbeat that says the engine is back");
+  t.equal(detail.node, "node-1");
+
+  const other = await h.create(alice, { repo: { owner: "octocat", name: "other" }, provider: "lxc" });
+  await beat(false);
+  const late = await h.create(alice, { repo: { owner: "octocat", name: "late" }, provider: "lxc" });
+  t.equal((await h.detail(alice, other.workspace_id)).status, "creating", "placed while healthy");
+  h.clock.advance(60_001);
+  await beat(false);
+  await h.services.tick();
+  const failed = await h.detail(alice, late.workspace_id);
+  t.equal(failed.status, "error");
+  t.equal(failed.error.code, "no_node_available");
+  t.match(failed.error.message, "engine is unhealthy on every node that offers it");
+});
+
 t.test("provider: the requested one (body, then config), else the node's first", async (t) => {
   const h = await harness(t);
   const alice = await h.user("alice");

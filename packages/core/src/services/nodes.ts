@@ -27,7 +27,7 @@ import type { WorkspaceEvents } from "./events.js";
 import type { WorkspaceLifecycle } from "./lifecycle.js";
 import type { ResolvedServicesOptions } from "./options.js";
 import type { PhaseBook } from "./phases.js";
-import type { Scheduler } from "./scheduler.js";
+import { providerHealthy, type Scheduler } from "./scheduler.js";
 import { newToken } from "./tokens.js";
 
 type CommandResult = z.output<typeof CommandResultBodySchema>;
@@ -92,8 +92,9 @@ export class NodeService {
       status: "online",
       info: { version: body.version, providers: body.providers.map((p) => definedOnly(p)), workspaces: body.workspaces },
     });
-    if (before.status === "offline") {
-      log.info({ node_id: nodeId }, `node ${node.name} is back online`);
+    const recovered = node.providers.some((provider) => !providerHealthy(before, provider) && providerHealthy(node, provider));
+    if (before.status === "offline" || recovered) {
+      log.info({ node_id: nodeId }, before.status === "offline" ? `node ${node.name} is back online` : `node ${node.name}'s engine is healthy again`);
       await this.deps.scheduler.pass();
     }
     return { status: node.status, server_time: this.#now() };

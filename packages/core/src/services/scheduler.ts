@@ -96,7 +96,9 @@ export class Scheduler {
     const wanted = workspace.provider === "" ? undefined : workspace.provider;
     const online = nodes.filter((node) => node.status === "online");
     const offering = online.filter((node) => wanted === undefined || node.providers.includes(wanted));
-    const roomy = offering
+    // A node whose last heartbeat says the engine is down takes nothing for it until it is back.
+    const healthy = offering.filter((node) => providerHealthy(node, wanted ?? node.providers[0] ?? ""));
+    const roomy = healthy
       .filter((node) => (load.get(node.node_id) ?? 0) < node.capacity.max_workspaces)
       .sort((a, b) => (load.get(a.node_id) ?? 0) - (load.get(b.node_id) ?? 0) || a.name.localeCompare(b.name));
     let portsExhausted = false;
@@ -134,6 +136,7 @@ export class Scheduler {
       portsExhausted ? "every SSH port of the nodes that could take it is in use"
       : online.length === 0 ? "no node is online"
       : offering.length === 0 ? `no online node offers the ${wanted} provider`
+      : healthy.length === 0 ? `the ${wanted ?? "nodes' providers"} engine is unhealthy on every node that offers it (see \`nexus node list\`)`
       : "every node that could take it is full";
     this.forget(workspace.workspace_id);
     await lifecycle.fail(workspace, {
@@ -195,4 +198,12 @@ export class Scheduler {
     this.forget(workspace.workspace_id);
     this.deps.log.info({ workspace_id: workspace.workspace_id, node: node.name }, `create of ${workspace.workspace_name} sent to ${node.name}`);
   }
+}
+
+/** False when the node's last heartbeat reported the provider as not working (engine down). */
+export function providerHealthy(node: NodeRecord, provider: string): boolean {
+  const reported = (node.info as { providers?: unknown }).providers;
+  if (!Array.isArray(reported)) return true;
+  const entry = reported.find((p): p is { name: string; ok: unknown } => typeof p === "object" && p !== null && (p as { name?: unknown }).name === provider);
+  return entry === undefined || entry.ok !== false;
 }
