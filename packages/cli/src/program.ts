@@ -94,12 +94,28 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     if (error instanceof ExitStatus) return error.status;
     if (error instanceof CommanderError) {
       if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help") return 0;
-      // Commander already printed its message unless --json asked for a document.
-      const usage = new NexusError("invalid_request", error.message.replace(/^error: /, ""), { hint: "Run `nexus --help` for usage." });
+      // Commander already printed its message unless --json asked for a document; the next step follows it.
+      const hint = `Run \`${commandPath(program, argv)} --help\` for usage.`;
+      const usage = new NexusError("invalid_request", error.message.replace(/^error: /, ""), { hint });
       if (json) return renderError(usage, { json, verbose: false, colors: makeContext(io, { json, quiet: false, verbose: false, color: false }).colors, io });
+      io.stderr.write(`  next: ${hint}\n`);
       return 2;
     }
     const color = !json && colorEnabled(io, !argv.includes("--no-color"));
     return renderError(error, { json, verbose: argv.includes("--verbose") || argv.includes("-v"), colors: makeContext(io, { json, quiet: false, verbose: false, color }).colors, io });
   }
+}
+
+/** `nexus workspace create` for `workspace create --bogus`: the deepest command the words name. */
+function commandPath(program: Command, argv: readonly string[]): string {
+  const path = ["nexus"];
+  let command = program;
+  for (const word of argv) {
+    if (word.startsWith("-")) break;
+    const sub = command.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!sub) break;
+    path.push(sub.name());
+    command = sub;
+  }
+  return path.join(" ");
 }

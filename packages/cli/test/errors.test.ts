@@ -62,7 +62,7 @@ const HTTP_CASES: Case[] = [
   { code: "workspace_not_found", argv: ["workspace", "status", "api"], exit: 4, next: /next: Run `nexus workspace list`/ },
   { code: "user_not_found", argv: ["workspace", "list"], exit: 4, next: /next: Run `nexus ssh setup`/ },
   { code: "invalid_transition", argv: ["workspace", "start", "api"], exit: 5, next: /next: Only a stopped workspace can be started; .*nexus workspace status api/ },
-  { code: "invalid_transition", argv: ["workspace", "delete", "api"], exit: 5, next: /next: .*nexus workspace delete api --force/ },
+  { code: "invalid_transition", argv: ["workspace", "delete", "api", "--force"], exit: 5, next: /next: The workspace is busy; .*nexus workspace status api/ },
   { code: "rate_limited", argv: ["workspace", "list"], exit: 6, next: /next: Wait for the time given in Retry-After/, headers: { "retry-after": "12" } },
   { code: "provider_unavailable", argv: ["workspace", "logs", "api"], exit: 8, next: /next: Run `nexus doctor`/ },
   { code: "internal_error", argv: ["workspace", "list"], exit: 1, next: /next: Run again with `--verbose`/ },

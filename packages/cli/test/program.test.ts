@@ -20,9 +20,13 @@ t.test("usage errors exit 2; --json turns them into one document", async (t) => 
   const r = await runCli(["config", "validate", "--bogus"]);
   t.equal(r.code, 2);
   t.match(r.stderr, /unknown option/);
+  t.match(r.stderr, /next: Run `nexus config validate --help` for usage\./, "the next step names the command's own help");
+  const missing = await runCli(["workspace", "rm"]);
+  t.equal(missing.code, 2);
+  t.match(missing.stderr, /missing required argument 'ws'[\s\S]*next: Run `nexus workspace delete --help`/);
   const j = await runCli(["frobnicate", "--json"]);
   t.equal(j.code, 2);
-  t.equal(JSON.parse(j.stdout).error, "invalid_request");
+  t.match(JSON.parse(j.stdout), { error: "invalid_request", hint: "Run `nexus --help` for usage." });
 });
 
 // Contract test: the built binary behaves like the in-process CLI.

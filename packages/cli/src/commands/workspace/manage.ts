@@ -1,6 +1,6 @@
 // `workspace list | status | services | logs | stop | start | delete`: read the server,
 // render; state changes wait until the workspace got there (unless --no-wait).
-import { NexusError, isNexusError, type WorkspaceActionResponse, type WorkspaceDetail, type WorkspaceState, type WorkspaceSummary } from "@nexus/core";
+import { NexusError, WorkspaceIdSchema, isNexusError, type WorkspaceActionResponse, type WorkspaceDetail, type WorkspaceState, type WorkspaceSummary } from "@nexus/core";
 import { createSshConfig } from "@nexus/editors";
 import { ExitStatus, SIGINT_STATUS } from "../../exit.js";
 import type { CommandContext } from "../../io.js";
@@ -132,7 +132,9 @@ export async function changeWorkspace(ctx: CommandContext, change: Change, ws: s
   const { client, home } = serverSession(ctx);
   const progress = createPhaseProgress(ctx);
   let name = ws;
-  if (change === "delete") {
+  // A plain delete looks first (a running workspace is stopped before it goes); so does one
+  // by id, for the name its SSH entry is kept under.
+  if (change === "delete" && (!input.force || WorkspaceIdSchema.safeParse(ref).success)) {
     const current = await client.getWorkspace(ref);
     name = current.workspace_name;
     if (current.status === "running" && !input.force) {
