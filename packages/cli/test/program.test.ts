@@ -47,3 +47,18 @@ t.test("the built nexus binary", async (t) => {
   const bad = spawnSync(process.execPath, [BIN, "config", "validate", join(example, "missing-dir")], { encoding: "utf8" });
   t.equal(bad.status, 2);
 });
+
+t.test("colours: on when forced or on a terminal, off with NO_COLOR or --no-color", async (t) => {
+  const argv = ["config", "validate", "/nonexistent-nexus-dir"];
+  const ESC = "\u001b[";
+  const forced = await runCli(argv, { env: { NO_COLOR: undefined, FORCE_COLOR: "1" } });
+  t.equal(forced.code, 2, forced.stderr);
+  t.ok(forced.stderr.includes(ESC), "FORCE_COLOR: the error is coloured");
+  const noColor = await runCli(argv, { env: { NO_COLOR: "1", FORCE_COLOR: "1" } });
+  t.equal(noColor.code, 2);
+  t.notOk(noColor.stderr.includes(ESC), "NO_COLOR wins over FORCE_COLOR");
+  const flag = await runCli([...argv, "--no-color"], { env: { NO_COLOR: undefined, FORCE_COLOR: "1" } });
+  t.notOk(flag.stderr.includes(ESC), "--no-color turns them off");
+  t.same(noColor.stderr, flag.stderr, "the same text without colours");
+  t.equal(forced.stderr.replaceAll(/\u001b\[[0-9;]*m/g, ""), noColor.stderr, "colours only wrap the same text");
+});

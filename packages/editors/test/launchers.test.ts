@@ -1,5 +1,5 @@
 import t from "tap";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isNexusError, silentLogger, type EditorDescriptor, type EditorTarget } from "@nexus/core";
 import { builtinEditors, createSshConfig, formatCommand, isInteractiveLauncher, parseVersion, probeVersion, shellQuote, type EditorLauncher } from "@nexus/editors";
@@ -134,6 +134,34 @@ for (const name of ["cursor", "code", "code-insiders", "windsurf", "zed", "gatew
     t.equal(result.exitCode, undefined, "not waited for");
   });
 }
+
+t.test("launch does not wait for a GUI editor: it returns while the editor keeps running", async (t) => {
+  const root = tempDir(t);
+  const fake = fakeBin(root, ["code"]);
+  const pidFile = join(root, "code.pid");
+  const release = join(root, "release");
+  // An editor that stays up until the test lets it go (bounded: 20 s).
+  writeFileSync(
+    join(fake.bin, "code"),
+    `#!/bin/sh\nif [ "$1" = "--version" ]; then printf '1.95.3\\n'; exit 0; fi\necho $$ > "${pidFile}"\ni=0\nwhile [ ! -e "${release}" ] && [ $i -lt 200 ]; do /bin/sleep 0.1; i=$((i+1)); done\n`,
+  );
+  const editor = await launcher("code", fake.env);
+  const result = await editor.launch(TARGET, testOp());
+  t.equal(result.exitCode, undefined, "launch resolved without an exit code");
+  let pid: number | undefined;
+  for (let i = 0; i < 500 && pid === undefined; i++) {
+    try {
+      pid = Number.parseInt(readFileSync(pidFile, "utf8"), 10) || undefined;
+      if (pid === undefined) await new Promise((r) => setTimeout(r, 10));
+    } catch {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+  t.ok(pid, "the editor started");
+  t.teardown(() => writeFileSync(release, ""));
+  t.doesNotThrow(() => process.kill(pid!, 0), "the editor is still running after launch returned");
+  writeFileSync(release, "");
+});
 
 for (const name of ["nvim", "vim"]) {
   t.test(`${name}: launch runs ssh -t in the foreground and reports its exit code`, async (t) => {
