@@ -5,7 +5,7 @@
 # they are reported as skipped. NEXUS_SKIP_REAL=1 skips them on purpose.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 LOGDIR="${NEXUS_TEST_LOGS:-$ROOT/.tap/logs}"
 mkdir -p "$LOGDIR"
 
@@ -29,6 +29,9 @@ step "bootstrap (Node, dependencies, build)"
 if ! . "$ROOT/scripts/bootstrap.sh"; then
   echo "bootstrap failed"; echo "0 passed, 1 failed"; exit 1
 fi
+# bootstrap.sh runs with `set -e`; here a failing step is counted, never the end of the run
+# (the summary line must always be printed).
+set +e
 
 # Tools the suites drive for real: shellcheck (install.sh), tmux (TTY tests), zsh and fish
 # (completion scripts), OpenSSH and git. Installed when missing and we may (root + apt).
