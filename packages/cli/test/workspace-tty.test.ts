@@ -3,6 +3,7 @@
 // duration) and never on a pipe; Ctrl-C stops following and says what keeps running.
 import t, { type Test } from "tap";
 import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -10,9 +11,11 @@ import { tempTree } from "@nexus/test-utils";
 import { startFakeServer, type FakeServerOptions } from "./workspace-fake-server.js";
 
 const ROOT = join(import.meta.dirname, "..", "..", "..");
-const MAIN = join(ROOT, "packages", "cli", "src", "main.ts");
+// Contract tests: the built binary, as users run it (`npm run build` makes it; CI builds first).
+const MAIN = join(ROOT, "packages", "cli", "dist", "main.js");
 const SPINNER_FRAMES = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/;
 const hasTmux = spawnSync("tmux", ["-V"], { stdio: "ignore" }).status === 0;
+const skip = !hasTmux ? "tmux is not installed" : !existsSync(MAIN) ? "the CLI is not built (npm run build)" : false;
 
 function gitRepo(t: Test): string {
   const tree = tempTree({ app: { ".nexus": { "config.yaml": "version: 1\nservices:\n  api:\n    command: node api.js\n    port: 4000\n" } } });
@@ -48,7 +51,7 @@ async function inTmux(t: Test, serverOptions: FakeServerOptions, argv: string[])
   const started = tmux(
     "new-session", "-d", "-s", "nexus", "-x", "160", "-y", "50",
     "env", "-i", ...env,
-    "sh", "-c", script, "sh", ROOT, process.execPath, "--conditions=nexus-source", "--import=tsx", MAIN, ...argv,
+    "sh", "-c", script, "sh", ROOT, process.execPath, MAIN, ...argv,
   );
   if (started.status !== 0) throw new Error(started.stderr);
   const pane = () => tmux("capture-pane", "-p", "-t", "nexus").stdout;
@@ -67,7 +70,7 @@ async function inTmux(t: Test, serverOptions: FakeServerOptions, argv: string[])
   return { server, until, keys: (...keys: string[]) => tmux("send-keys", "-t", "nexus", ...keys) };
 }
 
-t.test("create on a terminal: a spinner per phase, each phase with its duration, then the summary", { skip: !hasTmux && "tmux is not installed" }, async (t) => {
+t.test("create on a terminal: a spinner per phase, each phase with its duration, then the summary", { skip }, async (t) => {
   const repo = gitRepo(t);
   const { until } = await inTmux(t, { stepMs: 250 }, ["workspace", "create", repo]);
   const screens = await until(/EXIT=\d+/);
@@ -83,7 +86,7 @@ t.test("create on a terminal: a spinner per phase, each phase with its duration,
   t.notMatch(final, SPINNER_FRAMES, "no spinner left behind");
 });
 
-t.test("a failing phase on a terminal: ✖ with the phase and the reason, catalog exit code", { skip: !hasTmux && "tmux is not installed" }, async (t) => {
+t.test("a failing phase on a terminal: ✖ with the phase and the reason, catalog exit code", { skip }, async (t) => {
   const repo = gitRepo(t);
   const { until } = await inTmux(t, { stepMs: 60, fail: { phase: "repo_cloned", code: "clone_failed", message: "git fetch: repository not found" } }, ["workspace", "create", repo]);
   const final = (await until(/EXIT=\d+/)).at(-1)!;
@@ -93,7 +96,7 @@ t.test("a failing phase on a terminal: ✖ with the phase and the reason, catalo
   t.match(final, /EXIT=10/);
 });
 
-t.test("Ctrl-C while following: stops following, says the workspace is still being created, exit 130", { skip: !hasTmux && "tmux is not installed" }, async (t) => {
+t.test("Ctrl-C while following: stops following, says the workspace is still being created, exit 130", { skip }, async (t) => {
   const repo = gitRepo(t);
   const { until, keys, server } = await inTmux(t, { stepMs: 2000 }, ["workspace", "create", repo]);
   await until(/waiting for a node|creating the container|scheduled on a node/);
