@@ -25,7 +25,10 @@ removed=0
 if command -v incus >/dev/null 2>&1 && incus info >/dev/null 2>&1; then
   while IFS= read -r name; do
     [ -n "$name" ] || continue
-    if selected "$(incus config get "$name" user.nexus.test-run 2>/dev/null)"; then
+    # The lxc conformance decoy has no user.nexus.* key on purpose (list() must not see it);
+    # it carries user.decoy-run instead.
+    if selected "$(incus config get "$name" user.nexus.test-run 2>/dev/null)" \
+      || selected "$(incus config get "$name" user.decoy-run 2>/dev/null)"; then
       incus delete --force "$name" && say "deleted incus instance ${name}" && removed=$((removed + 1))
     fi
   done < <(incus list --format csv --columns n)
