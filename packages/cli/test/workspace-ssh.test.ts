@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { timingSafeEqual } from "node:crypto";
 import ssh2 from "ssh2";
 import { tempTree } from "@nexus/test-utils";
+import { sshArgv } from "../src/commands/workspace/ssh.js";
 import { runCli } from "./helpers.js";
 import { startFakeServer } from "./workspace-fake-server.js";
 
@@ -39,6 +40,15 @@ async function startSshd(t: Test, userKey: string): Promise<FakeSshd> {
     client.on("ready", () => {
       client.on("session", (accept) => {
         const session = accept();
+        // An interactive login: a shell session (a pty only when the client has a terminal).
+        session.on("pty", (acceptPty) => acceptPty?.());
+        session.on("shell", (acceptShell) => {
+          const stream = acceptShell();
+          commands.push("<shell>");
+          stream.write("interactive shell for dev\n");
+          stream.exit(0);
+          stream.end();
+        });
         session.on("exec", (acceptExec, _reject, info) => {
           const stream = acceptExec();
           commands.push(info.command);
@@ -121,6 +131,18 @@ t.test("ssh with a command behaves like exec; exec without a command is a usage 
   t.equal(sshd.commands[0], "uptime");
   const usage = await runCli(["workspace", "exec", "api"], { env });
   t.equal(usage.code, 2);
+});
+
+t.test("ssh without a command opens a login shell in the workspace", async (t) => {
+  const { sshd, env } = await harness(t);
+  const r = await runCli(["workspace", "ssh", "api"], { env });
+  t.equal(r.code, 0, r.stderr);
+  t.same(sshd.commands, ["<shell>"], "a shell session, not an exec");
+  t.match(r.stdout, /interactive shell for dev/);
+  const target = { configFile: "/cfg", alias: "nexus-api" };
+  t.same(sshArgv("ssh", target, [], true), ["-F", "/cfg", "nexus-api"], "ssh picks the terminal itself for a login");
+  t.same(sshArgv("ssh", target, ["htop"], true), ["-F", "/cfg", "-t", "nexus-api", "--", "htop"], "a command on a terminal gets one (-t)");
+  t.same(sshArgv("ssh", target, ["htop"], false), ["-F", "/cfg", "nexus-api", "--", "htop"]);
 });
 
 t.test("exec on a stopped workspace says how to start it", async (t) => {
