@@ -70,7 +70,7 @@ t.test("zsh: valid syntax; the completer offers subcommands with descriptions an
     ).stdout.split("\n").filter(Boolean);
   const commands = probe(["nexus", "workspace", "st"]);
   t.ok(commands.some((line) => /^status:.*phases/.test(line)), commands.join("\n"));
-  t.ok(commands.includes("rm:delete a workspace and everything in it"));
+  t.ok(commands.includes("rm:delete a workspace and everything in it (a running one is stopped first)"));
   t.same(probe(["nexus", "completion", ""]), ["bash", "zsh", "fish"]);
   t.ok(probe(["nexus", "workspace", "list", "--status", ""]).includes("running"));
 });
