@@ -9,13 +9,14 @@ import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { timingSafeEqual } from "node:crypto";
 import ssh2 from "ssh2";
+import { generateEd25519Pair } from "@nexus/github";
 import { tempTree } from "@nexus/test-utils";
 import { runCli } from "./helpers.js";
 import { startFakeServer } from "./workspace-fake-server.js";
 
 /** Accepts `dev` with `userKey`; runs nothing but answers an exec with `OK` when it is `echo OK`. */
 async function startSshd(t: Test, userKey: string) {
-  const host = ssh2.utils.generateKeyPairSync("ed25519");
+  const host = generateEd25519Pair();
   const allowed = ssh2.utils.parseKey(userKey);
   if (allowed instanceof Error) throw allowed;
   const commands: string[] = [];
@@ -59,7 +60,7 @@ async function harness(t: Test, options: { advertisedKey?: string; acceptedKey?:
   const tree = tempTree({ home: { ".ssh": {} } });
   t.teardown(tree.cleanup);
   const home = join(tree.dir, "home");
-  const user = ssh2.utils.generateKeyPairSync("ed25519");
+  const user = generateEd25519Pair();
   writeFileSync(join(home, ".ssh", "id_ed25519"), user.private, { mode: 0o600 });
   const sshd = await startSshd(t, options.acceptedKey ?? user.private);
   const server = await startFakeServer({ ssh: { host: "127.0.0.1", port: options.port ?? sshd.port, hostKey: options.advertisedKey ?? sshd.hostKey } });
@@ -85,14 +86,14 @@ t.test("the check passes through ~/.ssh/config with the pinned key, and does not
 });
 
 t.test("real ssh messages: host key mismatch, refused key, refused connection", async (t) => {
-  const wrongKey = ssh2.utils.generateKeyPairSync("ed25519").public.split(" ").slice(0, 2).join(" ");
+  const wrongKey = generateEd25519Pair().public.split(" ").slice(0, 2).join(" ");
   const mismatch = await harness(t, { advertisedKey: wrongKey });
   const r1 = await runCli(["workspace", "connect", "api", "--editor", "none", "--json"], { env: mismatch.env });
   t.equal(r1.code, 3);
   t.match(JSON.parse(r1.stdout), { error: "forbidden", details: { reason: "host_key_mismatch" } });
   t.same(mismatch.sshd.commands, [], "nothing ran on a server with the wrong key");
 
-  const stranger = ssh2.utils.generateKeyPairSync("ed25519").private;
+  const stranger = generateEd25519Pair().private;
   const refusedKey = await harness(t, { acceptedKey: stranger });
   const r2 = await runCli(["workspace", "connect", "api", "--editor", "none", "--json"], { env: refusedKey.env });
   t.equal(r2.code, 3);

@@ -5,12 +5,13 @@ import { chmodSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import ssh2 from "ssh2";
+import { generateEd25519Pair } from "@nexus/github";
 import { tempTree } from "@nexus/test-utils";
 import { sshFailureReason } from "../src/commands/connect.js";
 import { runCli } from "./helpers.js";
 import { startFakeServer } from "./workspace-fake-server.js";
 
-const HOST_KEY = ssh2.utils.generateKeyPairSync("ed25519").public.split(" ").slice(0, 2).join(" ");
+const HOST_KEY = generateEd25519Pair().public.split(" ").slice(0, 2).join(" ");
 
 /** One argv per line, then END, appended to `<root>/<name>.argv` on every run. */
 function recorder(root: string, name: string, body: string[]): string {
@@ -38,7 +39,7 @@ async function sandbox(t: Test, options: { editors?: string[] } = {}) {
   const root = tree.dir;
   const home = join(root, "home");
   const bin = join(root, "bin");
-  const user = ssh2.utils.generateKeyPairSync("ed25519");
+  const user = generateEd25519Pair();
   writeFileSync(join(home, ".ssh", "id_ed25519"), user.private, { mode: 0o600 });
   for (const name of options.editors ?? ["code"]) {
     writeFileSync(join(bin, name), `${recorder(root, name, ["exit 0"])}\n`);

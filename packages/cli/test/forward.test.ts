@@ -11,6 +11,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { timingSafeEqual } from "node:crypto";
 import ssh2 from "ssh2";
+import { generateEd25519Pair } from "@nexus/github";
 import { Capture, tempTree } from "@nexus/test-utils";
 import { isNexusError, type WorkspaceDetail } from "@nexus/core";
 import { makeContext } from "../src/io.js";
@@ -31,7 +32,7 @@ interface FakeSshd {
 }
 
 async function startSshd(t: Test, userKey: string): Promise<FakeSshd> {
-  const host = ssh2.utils.generateKeyPairSync("ed25519");
+  const host = generateEd25519Pair();
   const allowed = ssh2.utils.parseKey(userKey);
   if (allowed instanceof Error) throw allowed;
   const opened: string[] = [];
@@ -107,7 +108,7 @@ async function harness(t: Test) {
   const tree = tempTree({ home: { ".ssh": {} } });
   t.teardown(tree.cleanup);
   const home = join(tree.dir, "home");
-  const user = ssh2.utils.generateKeyPairSync("ed25519");
+  const user = generateEd25519Pair();
   writeFileSync(join(home, ".ssh", "id_ed25519"), user.private, { mode: 0o600 });
   const sshd = await startSshd(t, user.private);
   const webPort = await httpService(t, "web says hi");
@@ -201,13 +202,13 @@ t.test("a local port already taken: the error names the process holding it, and 
 
 t.test("the host key must be the one the node reported; a refused key is auth_required", async (t) => {
   const h = await harness(t);
-  const otherKey = ssh2.utils.generateKeyPairSync("ed25519").public.split(" ").slice(0, 2).join(" ");
+  const otherKey = generateEd25519Pair().public.split(" ").slice(0, 2).join(" ");
   const wrongHost: WorkspaceDetail = { ...h.detail, ssh: { ...h.detail.ssh, host_key: otherKey } };
   const mismatch = await startForwarding({ detail: wrongHost, privateKey: h.privateKey }).catch((e: unknown) => e);
   t.match(mismatch, { code: "forbidden", details: { reason: "host_key_mismatch" } });
   t.equal(await canListen(h.local.web), true, "nothing stays bound");
 
-  const stranger = ssh2.utils.generateKeyPairSync("ed25519").private;
+  const stranger = generateEd25519Pair().private;
   const refused = await startForwarding({ detail: h.detail, privateKey: stranger }).catch((e: unknown) => e);
   t.match(refused, { code: "auth_required", details: { reason: "auth_failed" } });
   t.equal(await canListen(h.local.web), true);

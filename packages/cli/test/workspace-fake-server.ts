@@ -21,6 +21,7 @@ import {
   type WorkspaceState,
 } from "@nexus/core";
 import ssh2 from "ssh2";
+import { generateEd25519Pair } from "@nexus/github";
 import { z } from "zod";
 
 export interface ScriptedFailure {
@@ -57,7 +58,7 @@ interface FakeWorkspace {
   timers: NodeJS.Timeout[];
 }
 
-const HOST_KEY = ssh2.utils.generateKeyPairSync("ed25519").public.split(" ").slice(0, 2).join(" ");
+const HOST_KEY = generateEd25519Pair().public.split(" ").slice(0, 2).join(" ");
 
 export class FakeNexusServer {
   readonly requests: RecordedRequest[] = [];

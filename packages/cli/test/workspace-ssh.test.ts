@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { timingSafeEqual } from "node:crypto";
 import ssh2 from "ssh2";
+import { generateEd25519Pair } from "@nexus/github";
 import { tempTree } from "@nexus/test-utils";
 import { sshArgv } from "../src/commands/workspace/ssh.js";
 import { runCli } from "./helpers.js";
@@ -23,7 +24,7 @@ interface FakeSshd {
 
 /** Accepts `dev` with `userKey`; an exec prints the command it got and exits with the N of an `exit N` in it. */
 async function startSshd(t: Test, userKey: string): Promise<FakeSshd> {
-  const host = ssh2.utils.generateKeyPairSync("ed25519");
+  const host = generateEd25519Pair();
   const allowed = ssh2.utils.parseKey(userKey);
   if (allowed instanceof Error) throw allowed;
   const commands: string[] = [];
@@ -71,14 +72,14 @@ async function harness(t: Test, options: { wrongHostKey?: boolean; otherKey?: bo
   const tree = tempTree({ home: { ".ssh": {}, keys: {} } });
   t.teardown(tree.cleanup);
   const home = join(tree.dir, "home");
-  const user = ssh2.utils.generateKeyPairSync("ed25519");
+  const user = generateEd25519Pair();
   writeFileSync(join(home, ".ssh", "id_ed25519"), user.private, { mode: 0o600 });
   writeFileSync(join(home, ".ssh", "id_ed25519.pub"), `${user.public}\n`);
   // With otherKey, the workspace accepts only ~/keys/work, not the default key.
-  const other = ssh2.utils.generateKeyPairSync("ed25519");
+  const other = generateEd25519Pair();
   writeFileSync(join(home, "keys", "work"), other.private, { mode: 0o600 });
   const sshd = await startSshd(t, options.otherKey ? other.private : user.private);
-  const advertised = options.wrongHostKey ? ssh2.utils.generateKeyPairSync("ed25519").public.split(" ").slice(0, 2).join(" ") : sshd.hostKey;
+  const advertised = options.wrongHostKey ? generateEd25519Pair().public.split(" ").slice(0, 2).join(" ") : sshd.hostKey;
   const server = await startFakeServer({ ssh: { host: "127.0.0.1", port: sshd.port, hostKey: advertised } });
   t.teardown(() => server.close());
   server.seed("api", "running");

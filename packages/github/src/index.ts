@@ -10,7 +10,7 @@ export { createGithubClient } from "./client.js";
 export type { GithubClient, GithubClientOptions, CallOptions, GithubUser, GithubSshKey, GithubRepository, GithubRepositoryRef, RefState } from "./client.js";
 export { toGithubError, rateLimitOf } from "./errors.js";
 export type { GithubErrorContext } from "./errors.js";
-export { DEFAULT_KEY_NAMES, findOrCreateSshKey, uploadSshKey } from "./ssh-keys.js";
+export { DEFAULT_KEY_NAMES, findOrCreateSshKey, generateEd25519Pair, uploadSshKey } from "./ssh-keys.js";
 export type { LocalSshKey, FindOrCreateSshKeyOptions, SshKeyUpload, SshKeyUploadStatus } from "./ssh-keys.js";
 export { parseRepoRef } from "./repo-ref.js";
 export type { RepoRef, ParseRepoRefOptions } from "./repo-ref.js";

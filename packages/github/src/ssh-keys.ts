@@ -74,13 +74,26 @@ async function readKeyPair(privateKeyPath: string): Promise<LocalSshKey | null> 
   return describe(privateKeyPath, publicKeyPath, publicKey, false);
 }
 
+/**
+ * A new ed25519 key pair in OpenSSH format. ssh2 drops a leading zero byte of the public key
+ * (mscdex/ssh2#1513), so about one pair in 256 is malformed and OpenSSH refuses it: a pair is
+ * drawn again until both halves parse with a 32-byte public key.
+ */
+export function generateEd25519Pair(comment?: string): { private: string; public: string } {
+  for (;;) {
+    const pair = ssh2.utils.generateKeyPairSync("ed25519", comment === undefined ? undefined : { comment });
+    const pub = ssh2.utils.parseKey(pair.public);
+    if (!(pub instanceof Error) && pub.getPublicSSH().length === 51 && !(ssh2.utils.parseKey(pair.private) instanceof Error)) return pair;
+  }
+}
+
 async function generateKeyPair(privateKeyPath: string, comment: string | undefined): Promise<LocalSshKey> {
   const dir = dirname(privateKeyPath);
   if (!(await exists(dir))) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
   }
-  const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: comment ?? defaultComment() });
+  const pair = generateEd25519Pair(comment ?? defaultComment());
   const publicKey = pair.public.trim();
   const publicKeyPath = `${privateKeyPath}.pub`;
   // O_EXCL: never overwrite a key that appeared meanwhile.

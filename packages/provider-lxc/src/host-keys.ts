@@ -40,8 +40,17 @@ export interface HostKeyPair {
 }
 
 export function generateHostKey(): HostKeyPair {
-  const pair = ssh2.utils.generateKeyPairSync("ed25519");
+  // ssh2 drops a leading zero byte of the public key (mscdex/ssh2#1513): about one pair in 256
+  // would be a host key sshd refuses to load. Draw again until it parses as a 32-byte key.
+  let pair;
+  do pair = ssh2.utils.generateKeyPairSync("ed25519");
+  while (!wellFormed(pair));
   return { privateKey: pair.private, publicKey: pair.public.trim().split(/\s+/).slice(0, 2).join(" ") };
+}
+
+function wellFormed(pair: { private: string; public: string }): boolean {
+  const pub = ssh2.utils.parseKey(pair.public);
+  return !(pub instanceof Error) && pub.getPublicSSH().length === 51 && !(ssh2.utils.parseKey(pair.private) instanceof Error);
 }
 
 /** Writes the key, the sshd setting and the unit drop-ins into a (stopped) container, in parallel. */
