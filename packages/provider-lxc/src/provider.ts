@@ -27,6 +27,8 @@ import { SSH_DEVICE, configKey, imageSource, instanceName, labelConfig, labelsFr
 import { DEFAULT_CA_BUNDLE, DEFAULT_SOCKET_PATHS, INCUS_NAME, type LxcOptions } from "./options.js";
 import { CONTAINER_CA_FILE, checkAuthorizedKeys, parseHostKey, setupCommand } from "./setup-script.js";
 
+/** Tries of the instance create when Incus reports its internal deadline (transient). */
+const CREATE_ATTEMPTS = 3;
 const CONTAINER_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 /** Bound on one uncancellable provisioning step (create, seed, start). */
 const STEP_TIMEOUT_MS = 120_000;
@@ -386,13 +388,18 @@ export class LxcProvider implements ProviderInstance {
   }
 
   /** Creates the container (stopped); false when another call created it first. */
-  async #create(client: IncusClient, body: { name: string }, image: string, signal: AbortSignal): Promise<boolean> {
+  async #create(client: IncusClient, body: { name: string }, image: string, signal: AbortSignal, attempt = 1): Promise<boolean> {
     try {
       await client.operation("POST", "/1.0/instances", { body, signal, phase: `create ${body.name}` });
       return true;
     } catch (error) {
       if (error instanceof IncusApiError && /already exists/i.test(error.backendMessage)) return false;
       await this.#removeQuietly(client, body.name);
+      // Incus gives up on an internal deadline when many creates contend (seen under load with
+      // 20 at once): nothing of the container is left, so the create is simply tried again.
+      if (error instanceof IncusApiError && /context deadline exceeded/i.test(error.backendMessage) && attempt < CREATE_ATTEMPTS && !signal.aborted) {
+        return this.#create(client, body, image, signal, attempt + 1);
+      }
       if (!signal.aborted && (await this.#aliasMissing(client, image))) throw imageMissingError(image, error);
       throw mapIncusError(error, { action: "provision", instance: body.name });
     }

@@ -66,6 +66,9 @@ export class FakeIncus {
   holdExec = false;
   /** Fails instance starts with this message. */
   startFailure: string | undefined;
+  /** Fails this many instance creates (as an operation) with createFailure's message. */
+  createFailures = 0;
+  createFailure = "context deadline exceeded";
   /** Fails attaching a proxy device with this message (e.g. a busy SSH port). */
   proxyFailure: string | undefined;
   /** Clean (non-forced) stops that fail, as when the container's init ignores the halt signal. */
@@ -202,6 +205,10 @@ export class FakeIncus {
         if (this.instances.has(json.name)) return this.#error(res, 409, `Instance "${json.name}" already exists`);
         return this.#async(res, () => {
           if (!json.source?.server && !this.aliases.has(json.source?.alias)) return { ok: false, err: "Image not provided for instance creation" };
+          if (this.createFailures > 0) {
+            this.createFailures--;
+            return { ok: false, err: this.createFailure };
+          }
           const files = new Map([...this.imageFiles].map(([path, data]) => [path, { data: Buffer.from(data), headers: {} }]));
           const instance: FakeInstance = { name: json.name, status: "Stopped", config: { ...json.config }, devices: { ...json.devices }, files, address: "10.213.0.50" };
           this.instances.set(instance.name, instance);

@@ -187,6 +187,25 @@ t.test("a missing image alias is provision_failed naming the alias and the build
   t.equal(fake.instances.size, 0);
 });
 
+t.test("Incus's internal deadline on create is retried (transient); a third one is provision_failed", async (t) => {
+  const { fake, provider } = await setup(t);
+  fake.createFailures = 2;
+  const handle = await provider.provision(spec(), op());
+  t.ok(handle.id, "provisioned on the third try");
+  t.equal(fake.requests.filter((r) => r.method === "POST" && r.path === "/1.0/instances").length, 3);
+  await provider.destroy(handle, op());
+  fake.createFailures = 3;
+  const error = await rejectsWith(t, provider.provision(spec(), op()), "provision_failed");
+  t.match(error.details.backend, /context deadline exceeded/);
+  t.equal(fake.instances.size, 0);
+  const posts = () => fake.requests.filter((r) => r.method === "POST" && r.path === "/1.0/instances").length;
+  const before = posts();
+  fake.createFailures = 2;
+  fake.createFailure = "Failed creating instance from image: no space left on device";
+  await rejectsWith(t, provider.provision(spec(), op()), "provision_failed");
+  t.equal(posts() - before, 1, "other failures are not retried");
+});
+
 t.test("a busy SSH port is provision_failed and leaves no container behind", async (t) => {
   const { fake, provider } = await setup(t);
   fake.proxyFailure = `Failed to start device "nexus-ssh": Error occurred when starting proxy device: listen tcp 0.0.0.0:${PORT}: bind: address already in use`;
