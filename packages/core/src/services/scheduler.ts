@@ -97,7 +97,8 @@ export class Scheduler {
     const online = nodes.filter((node) => node.status === "online");
     const offering = online.filter((node) => wanted === undefined || node.providers.includes(wanted));
     // A node whose last heartbeat says the engine is down takes nothing for it until it is back.
-    const healthy = offering.filter((node) => providerHealthy(node, wanted ?? node.providers[0] ?? ""));
+    const providerOn = (node: NodeRecord) => wanted ?? node.providers[0] ?? "";
+    const healthy = offering.filter((node) => providerHealthy(node, providerOn(node)));
     const roomy = healthy
       .filter((node) => (load.get(node.node_id) ?? 0) < node.capacity.max_workspaces)
       .sort((a, b) => (load.get(a.node_id) ?? 0) - (load.get(b.node_id) ?? 0) || a.name.localeCompare(b.name));
@@ -113,7 +114,7 @@ export class Scheduler {
         }
         throw error;
       }
-      const provider = wanted ?? node.providers[0] ?? "";
+      const provider = providerOn(node);
       const placed = await lifecycle.move(workspace, "schedule", { node_id: node.node_id, ssh_port: port, provider });
       load.set(node.node_id, (load.get(node.node_id) ?? 0) + 1);
       const now = clock.now();
