@@ -219,6 +219,37 @@ t.test("reconcile: a deleting workspace whose container is gone is removed", asy
   t.equal((await h.request({ method: "GET", url: `/api/v1/workspaces/${ws.workspace_id}`, token: alice.apiToken })).statusCode, 404);
 });
 
+t.test("reconcile: a stop or start still on its way is not undone by the container's state before it runs", async (t) => {
+  const h = await harness(t);
+  const alice = await h.user("alice");
+  const node = await h.node("node-1");
+  const { ws, command } = await creating(h, alice, node);
+  await h.result(node, command.id, createdResult(ws.workspace_id));
+  const observe = (state: "running" | "stopped") =>
+    h.events(node, [{ type: "observed", complete: true, at: at(h), workspaces: [{ workspace_id: ws.workspace_id, state }] }]);
+
+  // The stop is queued while the agent is away; the agent comes back and reports the container running.
+  await h.request({ method: "POST", url: `/api/v1/workspaces/${ws.workspace_id}/stop`, token: alice.apiToken, body: {} });
+  await observe("running");
+  t.equal((await h.detail(alice, ws.workspace_id)).status, "stopping", "the queued stop still decides");
+  const stop = (await h.poll(node)).find((c) => c.type === "stop" && c.workspace_id === ws.workspace_id)!;
+  await observe("running");
+  t.equal((await h.detail(alice, ws.workspace_id)).status, "stopping", "delivered, not yet done: still stopping");
+  await h.result(node, stop.id, { ok: true, type: "stop", data: {} });
+  t.equal((await h.detail(alice, ws.workspace_id)).status, "stopped", "the stop's result is applied");
+
+  await h.request({ method: "POST", url: `/api/v1/workspaces/${ws.workspace_id}/start`, token: alice.apiToken, body: {} });
+  await observe("stopped");
+  t.equal((await h.detail(alice, ws.workspace_id)).status, "starting", "the queued start still decides");
+  const start = (await h.poll(node)).find((c) => c.type === "start" && c.workspace_id === ws.workspace_id)!;
+  await h.result(node, start.id, { ok: true, type: "start", data: {} });
+  t.equal((await h.detail(alice, ws.workspace_id)).status, "running");
+
+  // With no command on its way, what the agent sees is the truth.
+  await observe("stopped");
+  t.equal((await h.detail(alice, ws.workspace_id)).status, "stopped", "a container that stopped by itself");
+});
+
 t.test("a queued command the wire cannot carry fails alone; the node keeps receiving the others", async (t) => {
   const h = await harness(t);
   const node = await h.node("node-1");

@@ -305,8 +305,15 @@ export class NodeService {
 
   /** A status the agent noticed by itself (a container died or stopped, or came back). */
   async #observedStatus(workspace: WorkspaceRecord, status: WorkspaceRecord["status"], error?: { code: string; message: string; phase?: string | undefined }): Promise<void> {
-    const { lifecycle } = this.deps;
+    const { lifecycle, store } = this.deps;
     if (workspace.status === status || workspace.status === "deleting") return;
+    // A stop or start still on its way to the agent (say, one queued while the agent was
+    // down) settles the workspace itself: the container's state before it runs says nothing.
+    const command = IN_FLIGHT[workspace.status];
+    if (command !== undefined && status !== "error" && workspace.node_id !== null) {
+      const pending = await store.commands.listPending(workspace.node_id);
+      if (pending.some((c) => c.workspace_id === workspace.workspace_id && c.type === command)) return;
+    }
     if (status === "error") {
       if (workspace.status === "error") return;
       await lifecycle.fail(workspace, error ? { code: error.code, message: error.message, ...(error.phase ? { phase: error.phase } : {}) } : { code: "internal_error", message: "the agent reported an error" });
@@ -364,6 +371,9 @@ export class NodeService {
     return this.deps.clock.now().toISOString();
   }
 }
+
+/** The command a transitional status waits for. */
+const IN_FLIGHT: Partial<Record<WorkspaceRecord["status"], "stop" | "start">> = { stopping: "stop", starting: "start" };
 
 function definedOnly<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
