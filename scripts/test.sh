@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything and runs every test suite: typecheck, the fast suite, then the
-# real-engine suites (Incus, Docker, OpenSSH, git). Ends with "N passed, N failed".
+# integration suites (OpenSSH, git, tmux, child processes), then the real-engine suites
+# (Incus, Docker). Ends with "N passed, N failed".
 # Real-engine suites need root (they install and start the engines); as another user
 # they are reported as skipped. NEXUS_SKIP_REAL=1 skips them on purpose.
 set -uo pipefail
@@ -50,8 +51,12 @@ step "typecheck"
 if npx tsc -p tsconfig.json --noEmit; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 step "fast suite"
-npx tap 2>&1 | tee "$LOGDIR/fast.log" | grep -E '^(not ok|ok|# )' || true
+npm test --silent 2>&1 | tee "$LOGDIR/fast.log" | grep -E '^(not ok|ok|# )' || true
 count_tap "$LOGDIR/fast.log"
+
+step "integration suites (OpenSSH, git, tmux, child processes)"
+npm run test:int --silent 2>&1 | tee "$LOGDIR/int.log" | grep -E '^(not ok|ok|# )' || true
+count_tap "$LOGDIR/int.log"
 
 real_ok=1
 if [ "${NEXUS_SKIP_REAL:-0}" = 1 ]; then

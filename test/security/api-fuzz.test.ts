@@ -13,7 +13,8 @@ import { ADMIN_TOKEN, harness, type Harness, type RegisteredNode, type Registere
 import { CANARY_PREFIX } from "./helpers/hostile.js";
 import { SchemaFuzzer, SeededRandom, allowedCodes, checkResponse, fuzzSeed, hostileStrings, type ResponseLike } from "./helpers/fuzz.js";
 
-const CASES_PER_ROUTE = 60;
+/** Generated requests per route; a new seed every run. NEXUS_FUZZ_CASES=N for a longer run. */
+const CASES_PER_ROUTE = Number(process.env.NEXUS_FUZZ_CASES ?? 30);
 const MIB = 1024 * 1024;
 const ROUTES = Object.entries(API_ROUTES) as [ApiRouteName, ApiRoute][];
 

@@ -167,7 +167,7 @@ t.test("two connections allocating SSH ports at the same time never share a port
   const range: [number, number] = [2222, 2261];
   const run = (workspaceIds: string[]) =>
     new Promise<number[]>((resolve, reject) => {
-      const worker = new Worker(new URL("./allocate-worker.ts", import.meta.url), { workerData: { file, nodeId: node.node_id, workspaceIds, range } });
+      const worker = new Worker(new URL("./allocate-worker.ts", import.meta.url), { execArgv: ["--import=tsx", "--conditions=nexus-source"], workerData: { file, nodeId: node.node_id, workspaceIds, range } });
       worker.once("message", resolve);
       worker.once("error", reject);
     });
