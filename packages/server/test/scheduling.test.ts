@@ -79,6 +79,23 @@ t.test("a node whose heartbeat reports the engine down takes nothing for it; pla
   t.match(failed.error.message, "engine is unhealthy on every node that offers it");
 });
 
+t.test("no provider asked for: a node whose first engine is down gets the workspace on its second", async (t) => {
+  const h = await harness(t);
+  const alice = await h.user("alice");
+  const node = await h.node("node-1", { providers: ["lxc", "docker"] });
+  const body = { version: "1.0.0", providers: [{ name: "lxc", ok: false, reason: "incusd is not running" }, { name: "docker", ok: true }], workspaces: 0 };
+  const res = await h.request({ method: "POST", url: `/api/v1/nodes/${node.node_id}/heartbeat`, token: node.token, body });
+  t.equal(res.statusCode, 200, res.body);
+  const ws = await h.create(alice, { repo: { owner: "octocat", name: "hello" } });
+  await h.services.tick();
+  const detail = await h.detail(alice, ws.workspace_id);
+  t.equal(detail.status, "creating", "placed");
+  t.equal(detail.provider, "docker", "on the engine that works");
+  const asked = await h.create(alice, { repo: { owner: "octocat", name: "asked" }, provider: "lxc" });
+  await h.services.tick();
+  t.equal((await h.detail(alice, asked.workspace_id)).status, "pending", "lxc asked for: waits for lxc");
+});
+
 t.test("provider: the requested one (body, then config), else the node's first", async (t) => {
   const h = await harness(t);
   const alice = await h.user("alice");

@@ -96,8 +96,9 @@ export class Scheduler {
     const wanted = workspace.provider === "" ? undefined : workspace.provider;
     const online = nodes.filter((node) => node.status === "online");
     const offering = online.filter((node) => wanted === undefined || node.providers.includes(wanted));
-    // A node whose last heartbeat says the engine is down takes nothing for it until it is back.
-    const providerOn = (node: NodeRecord) => wanted ?? node.providers[0] ?? "";
+    // A node whose last heartbeat says the engine is down takes nothing for it until it is
+    // back. With no provider asked for, a node gets its first provider that works.
+    const providerOn = (node: NodeRecord) => wanted ?? node.providers.find((p) => providerHealthy(node, p)) ?? node.providers[0] ?? "";
     const healthy = offering.filter((node) => providerHealthy(node, providerOn(node)));
     const roomy = healthy
       .filter((node) => (load.get(node.node_id) ?? 0) < node.capacity.max_workspaces)
