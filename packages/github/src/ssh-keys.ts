@@ -6,7 +6,7 @@ import { chmod, mkdir, open, readFile, stat } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import ssh2 from "ssh2";
-import { NexusError, isNexusError, sshPublicKeyFingerprint, sshPublicKeyProblem } from "@nexus/core";
+import { NexusError, isNexusError, isValidSshPublicKey, sshPublicKeyFingerprint, sshPublicKeyProblem } from "@nexus/core";
 import type { CallOptions, GithubClient } from "./client.js";
 
 /** Default keys, in the order they are preferred. */
@@ -82,8 +82,7 @@ async function readKeyPair(privateKeyPath: string): Promise<LocalSshKey | null> 
 export function generateEd25519Pair(comment?: string): { private: string; public: string } {
   for (;;) {
     const pair = ssh2.utils.generateKeyPairSync("ed25519", comment === undefined ? undefined : { comment });
-    const pub = ssh2.utils.parseKey(pair.public);
-    if (!(pub instanceof Error) && pub.getPublicSSH().length === 51 && !(ssh2.utils.parseKey(pair.private) instanceof Error)) return pair;
+    if (isValidSshPublicKey(pair.public.trim()) && !(ssh2.utils.parseKey(pair.private) instanceof Error)) return pair;
   }
 }
 

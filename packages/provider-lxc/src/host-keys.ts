@@ -2,6 +2,7 @@
 // boots. The base image would otherwise run `ssh-keygen -A` at boot, and its RSA key
 // alone takes about a second on a small node: that second sits between "container
 // started" and "sshd listening". Each container still gets its own fresh key.
+import { isValidSshPublicKey } from "@nexus/core";
 import ssh2 from "ssh2";
 import type { IncusClient } from "./incus/client.js";
 import { pushFile } from "./incus/files.js";
@@ -49,8 +50,7 @@ export function generateHostKey(): HostKeyPair {
 }
 
 function wellFormed(pair: { private: string; public: string }): boolean {
-  const pub = ssh2.utils.parseKey(pair.public);
-  return !(pub instanceof Error) && pub.getPublicSSH().length === 51 && !(ssh2.utils.parseKey(pair.private) instanceof Error);
+  return isValidSshPublicKey(pair.public.trim()) && !(ssh2.utils.parseKey(pair.private) instanceof Error);
 }
 
 /** Writes the key, the sshd setting and the unit drop-ins into a (stopped) container, in parallel. */

@@ -139,8 +139,16 @@ export function sshPublicKeyProblem(value: string): string | undefined {
   if (bytes.length < 4 + typeLength || bytes.subarray(4, 4 + typeLength).toString("latin1") !== type) {
     return "has a key blob that does not match its type";
   }
+  // ssh-ed25519: the type, then the 32-byte key as an SSH string, nothing else (OpenSSH
+  // refuses any other length; ssh2's generator makes such keys now and then, mscdex/ssh2#1513).
+  if (type === "ssh-ed25519") {
+    const keyAt = 4 + typeLength;
+    if (bytes.length !== keyAt + 4 + ED25519_KEY_BYTES || bytes.readUInt32BE(keyAt) !== ED25519_KEY_BYTES) return "has an ed25519 key that is not 32 bytes";
+  }
   return undefined;
 }
+
+const ED25519_KEY_BYTES = 32;
 
 export function isValidSshPublicKey(value: string): boolean {
   return sshPublicKeyProblem(value) === undefined;

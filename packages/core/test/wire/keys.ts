@@ -1,7 +1,7 @@
 // Builds real OpenSSH public key lines for tests (no ssh-keygen needed).
 import { generateKeyPairSync } from "node:crypto";
 
-function sshString(value: Buffer): Buffer {
+export function sshString(value: Buffer): Buffer {
   const length = Buffer.alloc(4);
   length.writeUInt32BE(value.length);
   return Buffer.concat([length, value]);

@@ -11,7 +11,7 @@ import {
   sshPublicKeyFingerprint,
   sshPublicKeyProblem,
 } from "@nexus/core";
-import { ed25519PublicKey } from "./keys.js";
+import { ed25519PublicKey, sshString } from "./keys.js";
 
 t.test("workspace and node names", async (t) => {
   for (const good of ["a", "app", "my-app-2", "0", "a".repeat(63), "x-"]) t.ok(isValidName(good), `${good} is valid`);
@@ -105,7 +105,19 @@ t.test("SSH public keys: exactly one key line, type matching its blob", async (t
     [`${type}`, /single-line/],
     [`${type} ${blob} comment\twith tab`, /single-line/],
     ["", /single-line/],
+    // An ed25519 blob must hold exactly the 32-byte key (ssh2 sometimes drops a leading zero byte).
+    [`${type} ${ed25519Blob(31)}`, /not 32 bytes/],
+    [`${type} ${ed25519Blob(33)}`, /not 32 bytes/],
+    [`${type} ${Buffer.concat([Buffer.from(blob, "base64"), Buffer.from([0])]).toString("base64")}`, /not 32 bytes/],
   ];
   for (const [value, reason] of cases) t.match(sshPublicKeyProblem(value), reason, JSON.stringify(value.slice(0, 40)));
   t.match(sshPublicKeyFingerprint(key), /^SHA256:[A-Za-z0-9+/]{43}$/);
+  t.ok(isValidSshPublicKey(`${type} ${ed25519Blob(32)}`), "a 32-byte key with a leading zero byte is fine");
 });
+
+/** An ssh-ed25519 blob whose key is `length` bytes, the first of them zero. */
+function ed25519Blob(length: number): string {
+  const key = Buffer.alloc(length, 7);
+  key[0] = 0;
+  return Buffer.concat([sshString(Buffer.from("ssh-ed25519")), sshString(key)]).toString("base64");
+}
