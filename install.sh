@@ -35,6 +35,8 @@ Environment:
   NEXUS_DOWNLOAD_URL    base URL of the standalone binaries: <url>/<version|latest>/nexus-<os>-<arch>
                         and <url>/<version|latest>/SHA256SUMS (default: https://get.nexus.dev/releases)
   NEXUS_INSTALL_METHOD  npm or binary (default: npm when Node.js >= 22.19 and npm are present)
+  NEXUS_OS_RELEASE      the os-release file that names the Linux family for install hints
+                        (default: /etc/os-release)
   NEXUS_HOME            nexus's own directory (default: ~/.nexus)
   NO_COLOR              plain output
 
@@ -189,8 +191,9 @@ os_family() {
 		return
 	fi
 	ids=''
-	if [ -r /etc/os-release ]; then
-		ids=$(sed -n 's/^ID=//p; s/^ID_LIKE=//p' /etc/os-release | tr -d '"' | tr '\n' ' ')
+	os_release=${NEXUS_OS_RELEASE:-/etc/os-release}
+	if [ -r "$os_release" ]; then
+		ids=$(sed -n 's/^ID=//p; s/^ID_LIKE=//p' "$os_release" | tr -d '"' | tr '\n' ' ')
 	fi
 	case " $ids " in
 	*" debian "* | *" ubuntu "*) echo debian ;;

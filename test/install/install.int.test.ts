@@ -2,7 +2,7 @@
 // and npm on a PATH built for the test), and shellcheck.
 import t, { type Test } from "tap";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BASE_TOOLS, INSTALL_SH, runInstaller, toolDir, which } from "./harness.js";
@@ -132,6 +132,33 @@ t.test("NEXUS_INSTALL_METHOD=npm without a recent Node is an error naming what i
   const r = await runInstaller([], { HOME: home, PATH: tools.dir, NEXUS_INSTALL_METHOD: "npm" });
   t.equal(r.code, 1);
   t.match(r.stderr, "NEXUS_INSTALL_METHOD=npm needs Node.js >= 22.19 and npm on PATH");
+});
+
+t.test("missing git and ssh: the install command for each OS family", async (t) => {
+  const families: Array<[string, string, string, string[]]> = [
+    // [what, uname -s, os-release, expected lines]
+    ["Debian", "Linux", 'ID=debian\n', ["sudo apt-get update && sudo apt-get install -y git openssh-client"]],
+    ["Ubuntu", "Linux", 'ID=ubuntu\nID_LIKE=debian\n', ["sudo apt-get update && sudo apt-get install -y git openssh-client"]],
+    ["Fedora", "Linux", 'ID=fedora\n', ["sudo dnf install -y git openssh-clients"]],
+    ["Rocky (RHEL-like)", "Linux", 'ID="rocky"\nID_LIKE="rhel centos fedora"\n', ["sudo dnf install -y git openssh-clients"]],
+    ["Alpine", "Linux", 'ID=alpine\n', ["sudo apk add git openssh-client"]],
+    ["Arch", "Linux", 'ID=arch\n', ["sudo pacman -S --needed git openssh"]],
+    ["an unknown Linux", "Linux", 'ID=plan9ish\n', ["install git openssh-client with your system's package manager"]],
+    ["macOS", "Darwin", "", ["xcode-select --install", "brew install git openssh"]],
+  ];
+  for (const [what, kernel, osRelease, expected] of families) {
+    const home = tempHome(t);
+    const release = join(home, "os-release");
+    writeFileSync(release, osRelease);
+    const fakeUname = `#!/bin/sh\ncase "$1" in -s) echo ${kernel} ;; -m) echo x86_64 ;; *) echo ${kernel} ;; esac\n`;
+    const tools = toolDir(["curl", ...BASE_TOOLS.filter((tool) => tool !== "uname")], { uname: fakeUname });
+    t.teardown(tools.cleanup);
+    const r = await runInstaller(["--repo", "my-org/my-app"], { HOME: home, PATH: tools.dir, NEXUS_OS_RELEASE: release });
+    t.equal(r.code, 1, what);
+    t.match(r.stderr, "missing: git ssh", what);
+    for (const line of expected) t.match(r.stderr, line, `${what}: ${line}`);
+    t.notOk(existsSync(join(home, ".nexus")), `${what}: nothing written`);
+  }
 });
 
 t.test("install.sh parses as POSIX sh", async (t) => {
