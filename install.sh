@@ -28,7 +28,7 @@ Options:
   --version X.Y.Z   nexus version to install (default: latest)
   --prefix DIR      install under DIR/bin (default: ~/.local)
   --local           single-machine mode: the server runs on this machine (nexus up)
-  --uninstall       remove what this script installed (keeps ~/.nexus; says how to remove it)
+  --uninstall       remove what this script installed (keeps your data in ~/.nexus; says how to remove it)
   -h, --help        show this help
 
 Environment:
@@ -374,6 +374,10 @@ write_manifest() {
 		say "version=$INSTALLED_VERSION"
 		if [ "$METHOD" = npm ]; then say "package=$NPM_PACKAGE"; fi
 		say "file=$BIN"
+		if [ -n "${CONFIG_SHA256:-}" ]; then
+			say "config=$NEXUS_DIR/config.yaml"
+			say "config_sha256=$CONFIG_SHA256"
+		fi
 	} >"$manifest.tmp.$$"
 	chmod 600 "$manifest.tmp.$$"
 	mv -f "$manifest.tmp.$$" "$manifest"
@@ -411,13 +415,30 @@ set_config_key() {
 	mv -f "$tmp" "$1"
 }
 
+# config_is_ours: the config file is one this script created and nothing changed since
+# (its checksum is the one the manifest recorded).
+config_is_ours() {
+	manifest="$NEXUS_DIR/install-manifest"
+	recorded=''
+	if [ -f "$manifest" ]; then recorded=$(manifest_value config_sha256 "$manifest"); fi
+	[ -n "$recorded" ] && [ -f "$NEXUS_DIR/config.yaml" ] && { have sha256sum || have shasum; } &&
+		[ "$(sha256_of "$NEXUS_DIR/config.yaml")" = "$recorded" ]
+}
+
+# Writes server/repo into ~/.nexus/config.yaml, keeping every other line. A file this script
+# created (and nobody changed since) is recorded in the manifest, so --uninstall removes it.
 write_config() {
-	[ -n "$SERVER$REPO" ] || return 0
+	CONFIG_SHA256=''
 	config="$NEXUS_DIR/config.yaml"
-	[ -f "$config" ] || : >"$config"
-	if [ -n "$SERVER" ]; then set_config_key "$config" server "$SERVER"; fi
-	if [ -n "$REPO" ]; then set_config_key "$config" repo "$REPO"; fi
-	ok "wrote $config"
+	owned=''
+	if [ ! -f "$config" ] || config_is_ours; then owned=1; fi
+	if [ -n "$SERVER$REPO" ]; then
+		[ -f "$config" ] || : >"$config"
+		if [ -n "$SERVER" ]; then set_config_key "$config" server "$SERVER"; fi
+		if [ -n "$REPO" ]; then set_config_key "$config" repo "$REPO"; fi
+		ok "wrote $config"
+	fi
+	if [ -n "$owned" ] && [ -f "$config" ]; then CONFIG_SHA256=$(sha256_of "$config"); fi
 }
 
 # ---------------------------------------------------------------- workspace setup
@@ -494,8 +515,19 @@ uninstall() {
 			*) warn "not removing $file: install.sh only installs <prefix>/bin/nexus" ;;
 			esac
 		done
+		config=$(manifest_value config "$manifest")
+		if [ -n "$config" ] && [ -f "$config" ]; then
+			if config_is_ours; then
+				rm -f "$config"
+				ok "removed $config (written by install.sh, unchanged since)"
+			else
+				say "Kept $config: it changed since install.sh wrote it."
+			fi
+		fi
 		rm -f "$manifest"
 		ok "removed $manifest"
+		# Nothing else in it (no credentials, keys or server data): nothing to leave behind.
+		rmdir "$NEXUS_DIR" 2>/dev/null && ok "removed $NEXUS_DIR"
 	fi
 	if [ -d "$NEXUS_DIR" ]; then
 		say ""
@@ -529,10 +561,10 @@ main() {
 
 	if [ "$METHOD" = npm ]; then install_npm; else install_binary; fi
 	INSTALLED_VERSION=$("$BIN" --version 2>/dev/null) || die "$BIN was installed but does not run; run '$BIN --version' to see why"
+	write_config
 	write_manifest
 	ok "nexus $INSTALLED_VERSION ($METHOD, $OS-$ARCH)"
 	check_path
-	write_config
 	run_setup
 }
 

@@ -39,7 +39,7 @@ export function which(tool: string): string | undefined {
 }
 
 // What install.sh itself calls, besides git, ssh and curl.
-export const BASE_TOOLS = ["sh", "uname", "awk", "sed", "tr", "grep", "head", "cat", "mktemp", "rm", "mkdir", "cp", "mv", "chmod", "sha256sum"];
+export const BASE_TOOLS = ["sh", "uname", "awk", "sed", "tr", "grep", "head", "cat", "mktemp", "rm", "rmdir", "mkdir", "cp", "mv", "chmod", "sha256sum"];
 
 /** A temp bin directory holding symlinks to exactly these tools (missing ones are skipped). */
 export function toolDir(tools: string[], extra: Record<string, string> = {}): { dir: string; cleanup(): void } {

@@ -161,11 +161,42 @@ t.test("--uninstall removes what was installed and says what it left", async (t)
   t.notOk(existsSync(join(f.home, ".local", "bin", "nexus")), "binary removed");
   t.notOk(existsSync(join(f.home, ".nexus", "install-manifest")), "manifest removed");
   t.ok(existsSync(join(f.home, ".local", "bin", "other-tool")), "other files kept");
-  t.ok(existsSync(join(f.home, ".nexus", "config.yaml")), "NEXUS_HOME data kept");
-  t.match(r.stdout, `Left in place: ${join(f.home, ".nexus")}`);
-  t.match(r.stdout, `rm -rf '${join(f.home, ".nexus")}'`);
+  t.notOk(existsSync(join(f.home, ".nexus", "config.yaml")), "the config it wrote, unchanged, removed");
+  t.notOk(existsSync(join(f.home, ".nexus")), "~/.nexus, empty now, removed");
+  t.notMatch(r.stdout, "Left in place");
 
   const again = await runInstaller(["--uninstall"], f.env());
   t.equal(again.code, 0);
   t.match(again.stdout, "Nothing to uninstall");
+});
+
+t.test("--uninstall keeps a config changed since it was written, and the user's other data", async (t) => {
+  const f = await fixture(t);
+  writeRelease(f.releases, "latest", { [ASSET]: fakeNexus("0.1.0") });
+  const args = ["--repo", "my-org/my-app", "--server", "https://nexus.example.com"];
+  t.equal((await runInstaller(args, f.env())).code, 0);
+  t.equal((await runInstaller(args, f.env())).code, 0, "a re-run: the config is still the one it wrote");
+  const config = join(f.home, ".nexus", "config.yaml");
+  writeFileSync(config, `${readFileSync(config, "utf8")}editor: "zed"\n`);
+  writeFileSync(join(f.home, ".nexus", "credentials.json"), "{}\n");
+
+  const r = await runInstaller(["--uninstall"], f.env());
+  t.equal(r.code, 0, "exit 0", { stderr: r.stderr });
+  t.notOk(existsSync(join(f.home, ".local", "bin", "nexus")), "binary removed");
+  t.match(readFileSync(config, "utf8"), 'editor: "zed"', "the changed config kept");
+  t.match(r.stdout, `Kept ${config}: it changed since install.sh wrote it.`);
+  t.ok(existsSync(join(f.home, ".nexus", "credentials.json")), "credentials kept");
+  t.match(r.stdout, `Left in place: ${join(f.home, ".nexus")}`);
+  t.match(r.stdout, `rm -rf '${join(f.home, ".nexus")}'`);
+});
+
+t.test("--uninstall after a re-run removes the config the first run created", async (t) => {
+  const f = await fixture(t);
+  writeRelease(f.releases, "latest", { [ASSET]: fakeNexus("0.1.0") });
+  t.equal((await runInstaller(["--repo", "my-org/my-app", "--server", "https://nexus.example.com"], f.env())).code, 0);
+  t.equal((await runInstaller(["--repo", "my-org/other", "--server", "https://nexus.example.com"], f.env())).code, 0);
+  t.match(readFileSync(join(f.home, ".nexus", "config.yaml"), "utf8"), 'repo: "my-org/other"');
+  const r = await runInstaller(["--uninstall"], f.env());
+  t.equal(r.code, 0, r.stderr);
+  t.notOk(existsSync(join(f.home, ".nexus", "config.yaml")), "its own config, rewritten by its re-run, removed");
 });
