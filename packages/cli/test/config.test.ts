@@ -1,4 +1,7 @@
 import t from "tap";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { tempTree } from "@nexus/test-utils";
 import { runCli } from "./helpers.js";
 
@@ -105,4 +108,62 @@ t.test("config init --print writes nothing", async (t) => {
   t.match(r.stdout, /services:/);
   const v = await runCli(["config", "validate", dir]);
   t.equal(v.code, 2, "still no config on disk");
+});
+
+// Plugin packages in the project's node_modules, written as a user's would be: ESM with
+// @nexus/core's define* and zod options (imported here by absolute URL: the temp project has
+// no node_modules of its own for them).
+const CORE_URL = pathToFileURL(createRequire(import.meta.url).resolve("@nexus/core")).href;
+const ZOD_URL = pathToFileURL(createRequire(join(import.meta.dirname, "..", "..", "core", "package.json")).resolve("zod")).href;
+const pluginPackage = (name: string, source: string) => ({
+  "package.json": JSON.stringify({ name, version: "1.0.0", type: "module", main: "index.js" }),
+  "index.js": `import { defineEditor, defineDetector } from ${JSON.stringify(CORE_URL)};\nimport { z } from ${JSON.stringify(ZOD_URL)};\n${source}\n`,
+});
+const EDITOR = `export default defineEditor({ name: "helix", apiVersion: 1, displayName: "Helix", options: z.object({ theme: z.string().optional() }).strict(), create: () => ({}) });`;
+const DETECTOR = `export default defineDetector({ name: "elixir", apiVersion: 1, detect: () => [] });`;
+const withPlugins = (config: string) => ({
+  ".nexus": { "config.yaml": config },
+  node_modules: {
+    "nexus-editor-helix": pluginPackage("nexus-editor-helix", EDITOR),
+    "nexus-detector-elixir": pluginPackage("nexus-detector-elixir", DETECTOR),
+    "nexus-editor-broken": pluginPackage("nexus-editor-broken", "export default {"),
+  },
+});
+
+t.test("config validate loads the declared plugins: loaded ones named, a missing one a warning", async (t) => {
+  const { dir, cleanup } = tempTree(withPlugins(`version: 1
+plugins:
+  editors: [[nexus-editor-helix, { theme: dark }]]
+  detectors: [nexus-detector-elixir]
+providers: [nexus-provider-notinstalled]
+services:
+  web: { command: node web.js }
+`));
+  t.teardown(cleanup);
+  const r = await runCli(["config", "validate", dir]);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, "plugins: editor helix (nexus-editor-helix), detector elixir (nexus-detector-elixir)");
+  t.match(r.stderr, "plugin nexus-provider-notinstalled (providers) is not installed here, so it was not checked: npm i nexus-provider-notinstalled");
+  const json = JSON.parse((await runCli(["config", "validate", dir, "--json"])).stdout);
+  t.same(json.plugins.map((p: { package: string; status: string }) => `${p.package}:${p.status}`), [
+    "nexus-provider-notinstalled:not_installed",
+    "nexus-editor-helix:loaded",
+    "nexus-detector-elixir:loaded",
+  ]);
+});
+
+t.test("config validate: bad plugin options, a plugin in the wrong list or a broken package exit 2, naming each", async (t) => {
+  const { dir, cleanup } = tempTree(withPlugins(`version: 1
+editors: [[nexus-editor-helix, { theme: 7, font: big }], nexus-editor-broken]
+detectors: [nexus-editor-helix]
+`));
+  t.teardown(cleanup);
+  const r = await runCli(["config", "validate", dir]);
+  t.equal(r.code, 2, r.stdout);
+  t.match(r.stderr, "3 plugins cannot be used");
+  t.match(r.stderr, /editors: invalid options for editor plugin "helix"\n\s+theme: .*\n\s+\(root\): .*font/);
+  t.match(r.stderr, /editors: plugin package "nexus-editor-broken" could not be loaded/);
+  t.match(r.stderr, 'detectors: "nexus-editor-helix" is an editor plugin, not a detector plugin');
+  t.match(r.stderr, /next: /);
+  t.equal(r.stdout, "");
 });

@@ -109,8 +109,11 @@ export class PluginRegistry {
         try {
           mod = await this.#importer(name);
         } catch (cause) {
+          const missing = (cause as { code?: unknown }).code === "ERR_MODULE_NOT_FOUND" || (cause as { code?: unknown }).code === "MODULE_NOT_FOUND";
           throw new NexusError("invalid_config", `plugin package "${name}" could not be loaded: ${(cause as Error).message}`, {
             cause,
+            // not_installed: the package (or one of its dependencies) is not there; import_failed: it threw.
+            details: { plugin: name, reason: missing ? "not_installed" : "import_failed" },
             hint: `Install it next to nexus (npm i ${name}) or remove it from the config.`,
           });
         }

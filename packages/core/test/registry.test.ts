@@ -65,17 +65,20 @@ t.test("load() by package name records failures instead of crashing", async (t) 
   const registry = new PluginRegistry({
     importer: async (name) => {
       if (name in modules) return modules[name];
-      throw new Error(`Cannot find package '${name}'`);
+      if (name === "nexus-provider-broken") throw new SyntaxError("Unexpected token '}'");
+      throw Object.assign(new Error(`Cannot find package '${name}'`), { code: "ERR_MODULE_NOT_FOUND" });
     },
   });
-  await registry.load(["nexus-provider-good", "nexus-provider-missing", "nexus-provider-empty", "left-pad", ["nexus-provider-good", {}]]);
+  await registry.load(["nexus-provider-good", "nexus-provider-missing", "nexus-provider-empty", "left-pad", ["nexus-provider-good", {}], "nexus-provider-broken"]);
   t.ok(registry.has("provider", "good"));
   const failures = registry.failures().map((f) => [f.spec, f.error.code, f.error.message]);
-  t.equal(failures.length, 4);
+  t.equal(failures.length, 5);
   t.match(failures[0], ["nexus-provider-missing", "invalid_config", /could not be loaded/]);
   t.match(failures[1], ["nexus-provider-empty", "invalid_config", /no plugin as its default export/]);
   t.match(failures[2], ["left-pad", "invalid_config", /not a nexus plugin name/]);
   t.match(failures[3], ["nexus-provider-good", "invalid_config", /registered twice/]);
+  t.match(failures[4], ["nexus-provider-broken", "invalid_config", /could not be loaded: Unexpected token/]);
+  t.same(registry.failures().map((f) => f.error.details?.reason ?? null), ["not_installed", null, null, null, "import_failed"], "a missing package is told from a broken one");
   t.throws(() => registry.get("provider", "missing"), { code: "provider_unavailable", hint: /Available: good/ });
 });
 

@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { basename, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { Command } from "commander";
-import { NexusError, loadProjectConfig, parseProjectConfig, serviceStartOrder, CONFIG_FILE, CONFIG_FILE_ALT } from "@nexus/core";
+import { NexusError, createNexus, loadProjectConfig, parseProjectConfig, serviceStartOrder, CONFIG_FILE, CONFIG_FILE_ALT, type ProjectConfig } from "@nexus/core";
 import { detectProject, fileViewFromDirectory, type Guess } from "@nexus/detectors";
 import { writeFileAtomic } from "../home.js";
 import type { CliIO, CommandContext } from "../io.js";
@@ -13,6 +15,67 @@ export interface ValidateResult {
   name?: string;
   services: string[];
   warnings: Array<{ text: string; code: string; line: number; column: number; service?: string }>;
+  /** The declared plugins, each loaded the way nexus loads it (options checked by the plugin's own schema). */
+  plugins: PluginCheck[];
+}
+
+export interface PluginCheck {
+  package: string;
+  /** The list it is declared in. */
+  list: "providers" | "editors" | "detectors";
+  status: "loaded" | "not_installed";
+  /** The plugin's kind and name, once loaded. */
+  kind?: string;
+  name?: string;
+  message?: string;
+}
+
+const PLUGIN_LISTS = { providers: "provider", editors: "editor", detectors: "detector" } as const;
+const A_KIND: Record<string, string> = { provider: "a provider", editor: "an editor", detector: "a detector", auth: "an auth" };
+
+/**
+ * Loads every plugin the config declares, as the shells would: from the project's own
+ * node_modules first, else next to nexus. A package that is not installed here is a
+ * warning (the config may be meant for another machine); a broken plugin, one of the
+ * wrong kind or invalid options are errors.
+ */
+export async function checkPlugins(root: string, plugins: ProjectConfig["plugins"]): Promise<{ checks: PluginCheck[]; problems: string[] }> {
+  const fromProject = createRequire(join(root, "package.json"));
+  const importer = async (specifier: string) => {
+    let path: string | undefined;
+    try {
+      path = fromProject.resolve(specifier);
+    } catch {
+      // not in the project: next to nexus
+    }
+    return path === undefined ? import(specifier) : import(pathToFileURL(path).href);
+  };
+  const checks: PluginCheck[] = [];
+  const problems: string[] = [];
+  for (const [list, kind] of Object.entries(PLUGIN_LISTS) as [keyof typeof PLUGIN_LISTS, string][]) {
+    for (const spec of plugins[list]) {
+      const name = typeof spec === "string" ? spec : spec[0];
+      const registry = createNexus({ importer });
+      await registry.load([spec]);
+      const failure = registry.failures()[0];
+      if (failure) {
+        if (failure.error.details?.reason === "not_installed") {
+          checks.push({ package: name, list, status: "not_installed", message: failure.error.message });
+        } else {
+          const issues = (failure.error.details?.issues as Array<{ path: string; message: string }> | undefined) ?? [];
+          problems.push(`${list}: ${failure.error.message}${issues.map((i) => `\n    ${i.path || "(options)"}: ${i.message}`).join("")}`);
+        }
+        continue;
+      }
+      const descriptor = (["provider", "auth", "editor", "detector"] as const).flatMap((k) => registry.list(k))[0]!;
+      if (descriptor.kind !== kind) {
+        problems.push(`${list}: "${name}" is ${A_KIND[descriptor.kind]} plugin, not ${A_KIND[kind]} plugin`);
+        continue;
+      }
+      checks.push({ package: name, list, status: "loaded", kind: descriptor.kind, name: descriptor.name });
+    }
+  }
+  return { checks, problems };
 }
 
 /** `nexus config validate [dir]`: exit 0 (warnings printed) or invalid_config with file:line:col errors. */
@@ -26,10 +89,22 @@ export async function validateConfig(ctx: CommandContext, dir = "."): Promise<Va
     });
   }
   const order = serviceStartOrder(loaded.config.services ?? {});
+  const { checks, problems } = await checkPlugins(root, loaded.config.plugins);
+  if (problems.length > 0) {
+    throw new NexusError("invalid_config", `${loaded.path}: ${problems.length === 1 ? "a plugin" : `${problems.length} plugins`} cannot be used:\n  ${problems.join("\n  ")}`, {
+      details: { file: loaded.path, problems },
+      hint: "Fix the plugin's entry (its name, its list, its options) or remove it from the config.",
+    });
+  }
   const warnings = loaded.warnings.map((w) => ({ text: w.text, code: w.code, line: w.line, column: w.column, ...(w.service ? { service: w.service } : {}) }));
-  const result: ValidateResult = { valid: true, file: loaded.path, name: loaded.config.name, services: order, warnings };
+  const result: ValidateResult = { valid: true, file: loaded.path, name: loaded.config.name, services: order, warnings, plugins: checks };
   for (const w of warnings) ctx.warn(`${ctx.colors.yellow("warning")} ${w.text}`);
+  for (const c of checks.filter((c) => c.status === "not_installed")) {
+    ctx.warn(`${ctx.colors.yellow("warning")} plugin ${c.package} (${c.list}) is not installed here, so it was not checked: npm i ${c.package}`);
+  }
   ctx.say(`${ctx.colors.green("✓")} ${loaded.path} is valid${order.length ? ` — services start in order: ${order.join(" → ")}` : " — no services"}`);
+  const loadedPlugins = checks.filter((c) => c.status === "loaded");
+  if (loadedPlugins.length > 0) ctx.say(`  plugins: ${loadedPlugins.map((c) => `${c.kind} ${c.name} (${c.package})`).join(", ")}`);
   ctx.result(result);
   return result;
 }
