@@ -154,6 +154,48 @@ t.test("exec health checks and a service that never becomes healthy", async (t) 
   t.equal(status.services["after-ghost"]!.status, "pending", "a dependent of an unhealthy service is not started");
 });
 
+t.test("health checks: start_period gives a slow starter its time; a probe that hangs fails by its timeout", async (t) => {
+  // Healthy after ~1.2 s: fine with a 2 s start period; without one, 3 probes 100 ms apart are too few.
+  const slow = (name: string, start_period: number) =>
+    service(name, "sleep 1.2; touch ready; exec sleep 60", { type: "exec", command: "test -f ready", retries: 3, interval: 100, start_period });
+  const cases: Array<[string, SupervisedService, (r: SupervisorResult) => void]> = [
+    ["patient", slow("patient", 2_000), (r) => t.equal(r.ok, true, `healthy within its start period: ${JSON.stringify(r)}`)],
+    ["hasty", slow("hasty", 0), (r) => {
+      t.equal(r.ok, false, "hasty: not healthy in time");
+      t.equal(r.service, "hasty");
+      t.match(r.message, /not healthy after 0\.3 s/);
+    }],
+    ["hung", service("hung", "exec sleep 60", { type: "exec", command: "exec sleep 30", retries: 2, interval: 100, timeout: 200, start_period: 0 }), (r) => {
+      t.equal(r.ok, false, "hung: not healthy");
+      t.equal(r.service, "hung");
+      t.match(r.message, /health command timed out after 0\.2 s/, "each probe is cut at its timeout");
+    }],
+  ];
+  for (const [, spec, check] of cases) {
+    const h = harness(t, [spec]);
+    t.equal((await h.cli("start")).ok, true);
+    check(await h.cli("wait", "30000"));
+  }
+});
+
+t.test("stop: a service that ignores SIGTERM is SIGKILLed after stop_timeout", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "nexus-stubborn-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const termLog = join(dir, "term");
+  const program = `process.on('SIGTERM', () => require('fs').appendFileSync(${JSON.stringify(termLog)}, 'ignored\\n')); setInterval(() => {}, 1000);`;
+  const h = harness(t, [service("stubborn", `exec ${JSON.stringify(process.execPath)} -e ${JSON.stringify(program)}`, { type: "process" })], { stop_timeout_ms: 1_000 });
+  t.equal((await h.cli("start")).ok, true);
+  const healthy = await h.cli("wait", "30000");
+  t.equal(healthy.ok, true, JSON.stringify(healthy));
+  const pid = healthy.status!.services.stubborn!.pid!;
+  t.doesNotThrow(() => process.kill(pid, 0), "running");
+  const stopped = await h.cli("stop");
+  t.equal(stopped.ok, true, JSON.stringify(stopped));
+  t.equal(stopped.status!.services.stubborn!.status, "stopped");
+  t.equal(readFileSync(termLog, "utf8"), "ignored\n", "it got SIGTERM first, once, and ignored it");
+  t.throws(() => process.kill(pid, 0), { code: "ESRCH" }, "then it was killed");
+});
+
 t.test("restarts with exponential backoff, capped; never-restart services fail at once", async (t) => {
   const h = harness(t, [
     service("flaky", "echo crash >&2; exit 1", { type: "process", retries: 1000 }),
