@@ -133,6 +133,20 @@ t.test("auth github → ssh setup → workspace create other-org/app → service
     t.equal((await run("git", ["-C", join(cwd, "app"), "remote", "get-url", "upstream"])).stdout.trim(), `${git.url}/other-org/app.git`, "and upstream the original");
   });
 
+  await t.test("in the container: ~/app is dev's checkout of main at the commit, origin the fork, upstream the original", async (t) => {
+    const script = "cd ~/app && stat -c %U . && git rev-parse --abbrev-ref HEAD && git rev-parse HEAD && git remote get-url origin && git remote get-url upstream && git status --porcelain | wc -l";
+    const inside = await cli(["workspace", "exec", "app", "--", script]);
+    t.equal(inside.code, 0, inside.stderr);
+    const [owner, branch, commit, origin, upstreamUrl, dirty] = inside.stdout.trim().split("\n");
+    t.equal(owner, "dev", "owned by dev");
+    t.equal(branch, "main", "on the requested branch");
+    t.equal(commit, upstream.commit, "at the commit the server reports");
+    t.match(origin, /\/alice\/app(\.git)?$/, "origin is the fork");
+    t.match(upstreamUrl, /\/other-org\/app(\.git)?$/, "upstream is the original");
+    t.notMatch(`${origin} ${upstreamUrl}`, /@|token/i, "no credentials in the remotes");
+    t.equal(dirty, "0", "a clean work tree");
+  });
+
   await t.test("nexus workspace services app: the service is healthy", async (t) => {
     const services = await cli(["workspace", "services", "app", "--json"]);
     t.equal(services.code, 0, services.stderr);
