@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { buildStandaloneBinaries, binaryName, cliVersion } from "../../scripts/release/build-sea.mjs";
 import { writeChecksums } from "../../scripts/release/checksums.mjs";
-import { hostTarget } from "../../scripts/release/node-dist.mjs";
+import { TARGETS, hostTarget } from "../../scripts/release/node-dist.mjs";
 import { BASE_TOOLS, ROOT, runInstaller, serveRelease, toolDir } from "./harness.js";
 
 const execFileAsync = promisify(execFile);
@@ -91,4 +91,35 @@ t.test("install.sh installs the real binary from a local release and it runs", a
   t.ok(readFileSync(installed).equals(readFileSync(binary)), "installed file is the release binary");
   const { stdout } = await execFileAsync(installed, ["--version"], { env: { HOME: home, PATH: "/usr/bin:/bin" } });
   t.equal(stdout.trim(), cliVersion(ROOT));
+});
+
+/** What an executable's header says it is: ELF or Mach-O, and for which processor. */
+function executableKind(head: Buffer): string {
+  if (head.readUInt32BE(0) === 0x7f454c46) return `linux-${({ 0x3e: "x64", 0xb7: "arm64" } as Record<number, string>)[head.readUInt16LE(18)] ?? "?"}`;
+  if (head.readUInt32LE(0) === 0xfeedfacf) return `darwin-${({ 0x01000007: "x64", 0x0100000c: "arm64" } as Record<number, string>)[head.readUInt32LE(4)] ?? "?"}`;
+  return "unknown";
+}
+
+t.test("the other platforms' binaries: each is its platform's executable with the program injected, and that blob runs here", async (t) => {
+  const others = Object.keys(TARGETS).filter((target) => target !== hostTarget());
+  const cross = await buildStandaloneBinaries({ root: ROOT, targets: others, outDir: join(work, "cross") });
+  t.same(cross.built.map((b: { target: string }) => b.target), others, "one binary per other target");
+  for (const b of cross.built as Array<{ target: string; file: string; nodeVersion: string; needsSigning: boolean }>) {
+    const bytes = readFileSync(b.file);
+    t.equal(executableKind(bytes.subarray(0, 32)), b.target, `${b.target}: the header is that platform's`);
+    t.ok(bytes.includes("NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2:1"), `${b.target}: the single-executable fuse is set (a blob was injected)`);
+    t.equal(b.needsSigning, b.target.startsWith("darwin-"), `${b.target}: signing flagged for macOS only`);
+  }
+  // A blob is written by the Node version it is injected into: the same version's binary for
+  // this machine, built with that blob, runs the CLI (what the other platforms' binaries run).
+  for (const version of new Set(cross.built.map((b: { nodeVersion: string }) => b.nodeVersion))) {
+    if (version === process.versions.node) continue;
+    const here = await buildStandaloneBinaries({ root: ROOT, targets: [hostTarget()], outDir: join(work, `here-${version}`), nodeVersion: version });
+    const file = (here.built as Array<{ file: string }>)[0]!.file;
+    const env = { HOME: home, PATH: "/usr/bin:/bin" };
+    const { stdout } = await execFileAsync(file, ["--version"], { cwd: work, env });
+    t.equal(stdout.trim(), cliVersion(ROOT), `Node ${version}: the CLI runs from the binary`);
+    const validated = await execFileAsync(file, ["config", "validate", join(ROOT, "examples", "hello")], { cwd: work, env });
+    t.match(validated.stdout, "is valid", `Node ${version}: and validates a config`);
+  }
 });
