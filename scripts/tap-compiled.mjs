@@ -11,12 +11,14 @@
 // that find files next to themselves behave as under tsx. Child processes a test starts
 // name their own loader (`--import=tsx`), as under `npx tap`.
 //
-//   node scripts/tap-compiled.mjs .taprc                    the fast suite (npm test)
+// With --grouped, the files share `jobs` processes instead (see runGroup).
+//
+//   node scripts/tap-compiled.mjs .taprc --grouped          the fast suite (npm test)
 //   node scripts/tap-compiled.mjs .taprc.int.yaml           the integration suite
 //   node scripts/tap-compiled.mjs .taprc packages/cli       only test files under these paths
 //   node scripts/tap-compiled.mjs .taprc -- --enable-source-maps   node flags after `--`
 import { spawn } from "node:child_process";
-import { globSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { globSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
@@ -26,11 +28,13 @@ import { parse } from "yaml";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const [rcName, ...args] = process.argv.slice(2);
 if (!rcName) {
-  console.error("usage: node scripts/tap-compiled.mjs <rc file> [paths…] [-- tap flags…]");
+  console.error("usage: node scripts/tap-compiled.mjs <rc file> [--grouped] [paths…] [-- node flags…]");
   process.exit(2);
 }
 const dash = args.indexOf("--");
-const filters = (dash === -1 ? args : args.slice(0, dash)).map((p) => relative(ROOT, resolve(p)));
+const own = dash === -1 ? args : args.slice(0, dash);
+const grouped = own.includes("--grouped");
+const filters = own.filter((a) => a !== "--grouped").map((p) => relative(ROOT, resolve(p)));
 const nodeArgs = dash === -1 ? [] : args.slice(dash + 1);
 
 const rc = parse(readFileSync(join(ROOT, rcName), "utf8"));
@@ -119,7 +123,7 @@ console.log(`# compiled ${files.length} test files of ${rcName} in ${Date.now() 
 // loader and source maps on, which costs more than the tests themselves here.
 const compiled = (file) => join(OUT, file.replace(/\.ts$/, ".js"));
 const totals = { total: 0, pass: 0, fail: 0, skip: 0, todo: 0 };
-let failedFiles = 0;
+let failed = 0;
 let index = 0;
 let next = 0;
 
@@ -144,10 +148,12 @@ function countLeaves(parser, counts = { total: 0, pass: 0, fail: 0, skip: 0, tod
   return counts;
 }
 
-function runFile(file) {
+/** Runs one compiled entry (a test file, or a group importing several) and counts its TAP. */
+function runEntry(entry, limitMs) {
   return new Promise((done) => {
     const begun = Date.now();
-    const child = spawn(process.execPath, [...nodeArgs, compiled(file)], { cwd: ROOT, env: { ...process.env, TAP: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const env = { ...process.env, TAP: "1", TAP_TIMEOUT: String(limitMs / 1000) };
+    const child = spawn(process.execPath, [...nodeArgs, entry], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (chunk) => (output += chunk));
     child.stderr.on("data", (chunk) => (output += chunk));
@@ -156,38 +162,74 @@ function runFile(file) {
     child.stdout.pipe(parser);
     let results;
     parser.on("complete", (r) => (results = r));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    const timer = setTimeout(() => child.kill("SIGKILL"), limitMs);
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       const ok = code === 0 && results?.ok === true && counts.fail === 0;
-      totals.total += counts.total;
-      totals.pass += counts.pass;
-      totals.fail += ok ? 0 : Math.max(1, counts.fail);
-      totals.skip += counts.skip;
-      totals.todo += counts.todo;
-      const n = ++index;
-      const ms = Date.now() - begun;
-      if (ok) console.log(`ok ${n} - ${file} # time=${ms}ms`);
-      else {
-        failedFiles++;
-        const why = signal === "SIGKILL" ? ` (killed after ${timeoutMs / 1000} s)` : counts.fail === 0 ? ` (exit ${code ?? signal})` : "";
-        console.log(`# Subtest: ${file}\n${output.replace(/^/gm, "    ")}\nnot ok ${n} - ${file}${why} # time=${ms}ms`);
-        console.log(`# replay with source maps: node --enable-source-maps ${relative(ROOT, compiled(file))}`);
-      }
-      done();
+      const why = ok ? "" : signal === "SIGKILL" ? ` (killed after ${limitMs / 1000} s)` : counts.fail === 0 ? ` (exit ${code ?? signal})` : "";
+      done({ ok, counts, output, why, ms: Date.now() - begun });
     });
   });
 }
 
+function record(label, run, replay) {
+  totals.total += run.counts.total;
+  totals.pass += run.counts.pass;
+  totals.fail += run.ok ? 0 : Math.max(1, run.counts.fail);
+  totals.skip += run.counts.skip;
+  totals.todo += run.counts.todo;
+  const n = ++index;
+  if (run.ok) {
+    console.log(`ok ${n} - ${label} # time=${run.ms}ms`);
+    return;
+  }
+  failed++;
+  console.log(`# Subtest: ${label}\n${run.output.replace(/^/gm, "    ")}\nnot ok ${n} - ${label}${run.why} # time=${run.ms}ms`);
+  if (replay) console.log(`# replay with source maps: node --enable-source-maps ${relative(ROOT, replay)}`);
+}
+
+const runFile = async (file) => record(file, await runEntry(compiled(file), timeoutMs), compiled(file));
+
+/**
+ * --grouped: the files run in `jobs` processes, each importing its share in turn (one tap
+ * root runs them all), which spares a process start, module loading and JIT warm-up per
+ * file. A group that fails is run again file by file, to name the failing file; if every
+ * file then passes alone, they interfere, which fails the run too.
+ */
+async function runGroup(group, k) {
+  const entry = join(OUT, `group-${k}.mjs`);
+  writeFileSync(entry, group.map((file) => `import ${JSON.stringify(pathToFileURL(compiled(file)).href)};\n`).join(""));
+  const run = await runEntry(entry, timeoutMs * group.length);
+  if (run.ok) {
+    console.log(`# group ${k}: ${group.join(" ")}`);
+    record(`group ${k} (${group.length} files)`, run);
+    return;
+  }
+  console.log(`# group ${k} (${group.length} files) failed${run.why}; its failures:\n${run.output.split("\n").filter((line) => /^\s*not ok /.test(line)).join("\n")}\n# running its files one by one`);
+  const before = failed;
+  for (const file of group) await runFile(file);
+  if (failed === before) record(`group ${k}: every file passes alone, but not in the group (the tests interfere, or one is sensitive to timing)`, { ...run, counts: { total: 0, pass: 0, fail: 1, skip: 0, todo: 0 } });
+}
+
 const timeoutMs = (rc.timeout ?? 120) * 1000;
-const queue = files;
+const jobs = Math.max(1, Number(process.env.TAP_JOBS ?? rc.jobs ?? 2));
 console.log("TAP version 14");
-const workers = Array.from({ length: Math.max(1, Number(process.env.TAP_JOBS ?? rc.jobs ?? 2)) }, async () => {
-  while (next < queue.length) await runFile(queue[next++]);
-});
 const suiteStarted = Date.now();
-await Promise.all(workers);
+if (grouped && files.length > jobs) {
+  // Balanced by source size (a fair stand-in for run time): largest first, each to the lightest group.
+  const groups = Array.from({ length: jobs }, () => ({ files: [], bytes: 0 }));
+  for (const file of [...files].sort((a, b) => statSync(join(ROOT, b)).size - statSync(join(ROOT, a)).size)) {
+    const lightest = groups.reduce((min, g) => (g.bytes < min.bytes ? g : min));
+    lightest.files.push(file);
+    lightest.bytes += statSync(join(ROOT, file)).size;
+  }
+  await Promise.all(groups.map((group, k) => runGroup(group.files.sort(), k + 1)));
+} else {
+  await Promise.all(Array.from({ length: jobs }, async () => {
+    while (next < files.length) await runFile(files[next++]);
+  }));
+}
 console.log(`1..${index}`);
-console.log(`# ${failedFiles === 0 ? "all files passed" : `${failedFiles} of ${index} files failed`} in ${((Date.now() - suiteStarted) / 1000).toFixed(1)} s`);
+console.log(`# ${failed === 0 ? "all passed" : `${failed} of ${index} failed`} in ${((Date.now() - suiteStarted) / 1000).toFixed(1)} s`);
 console.log(`# { total: ${totals.total}, pass: ${totals.pass}, fail: ${totals.fail}, skip: ${totals.skip}, todo: ${totals.todo} }`);
-process.exit(failedFiles === 0 ? 0 : 1);
+process.exit(failed === 0 ? 0 : 1);

@@ -222,10 +222,11 @@ t.test("events: the time limit covers the headers, not a quiet stream", async (t
     "GET /api/v1/workspaces/hello/events": (_req, res) => {
       res.writeHead(200, { "content-type": "text/event-stream" });
       res.flushHeaders();
-      setTimeout(() => res.end(`event: status\ndata: ${JSON.stringify(event)}\n\n`), 200);
+      // Quiet for three times the limit (a limit roomy enough for headers on a busy machine).
+      setTimeout(() => res.end(`event: status\ndata: ${JSON.stringify(event)}\n\n`), 900);
     },
   });
-  const client = createClient({ server: server.url, timeoutMs: 20 });
+  const client = createClient({ server: server.url, timeoutMs: 300 });
   const received: WorkspaceStreamEvent[] = [];
   for await (const item of client.events("hello")) received.push(item);
   t.same(received, [event]);

@@ -287,8 +287,13 @@ t.test("cancelling while the container is being created leaves no container behi
   const { engine, provider } = await setup(t);
   engine.createDelayMs = 200;
   const controller = new AbortController();
-  setTimeout(() => controller.abort(), 50);
+  // Cancelled once the create request is at the engine (not after a fixed time: a busy machine may not be there yet).
+  const cancel = (async () => {
+    while (engine.calls("POST", "/containers/create").length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort();
+  })();
   await t.rejects(provider.provision(await spec(), { signal: controller.signal, log: silentLogger }), { code: "timeout", message: /cancelled/ });
+  await cancel;
   t.equal(engine.calls("POST", "/containers/create").length, 1, "the create request reached the engine");
   t.equal(engine.containers.size, 0, "and its container was removed");
   t.equal(engine.calls("POST", /\/start$/).length, 0, "nothing was started");
