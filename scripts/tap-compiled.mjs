@@ -197,21 +197,24 @@ const runFile = async (file) => record(file, await runEntry(compiled(file), time
  * file then passes alone, they interfere, which fails the run too.
  */
 async function runGroup(group, k) {
+  const size = `${group.length} file${group.length === 1 ? "" : "s"}`;
   const entry = join(OUT, `group-${k}.mjs`);
   writeFileSync(entry, group.map((file) => `import ${JSON.stringify(pathToFileURL(compiled(file)).href)};\n`).join(""));
-  const run = await runEntry(entry, timeoutMs * group.length);
+  // The files' limits add up, but a hung group is cut at 10 minutes (its files then run alone, each with its own limit).
+  const run = await runEntry(entry, Math.min(timeoutMs * group.length, GROUP_LIMIT_MS));
   if (run.ok) {
     console.log(`# group ${k}: ${group.join(" ")}`);
-    record(`group ${k} (${group.length} files)`, run);
+    record(`group ${k} (${size})`, run);
     return;
   }
-  console.log(`# group ${k} (${group.length} files) failed${run.why}; its failures:\n${run.output.split("\n").filter((line) => /^\s*not ok /.test(line)).join("\n")}\n# running its files one by one`);
+  console.log(`# group ${k} (${size}) failed${run.why}; its failures:\n${run.output.split("\n").filter((line) => /^\s*not ok /.test(line)).join("\n")}\n# running its files one by one`);
   const before = failed;
   for (const file of group) await runFile(file);
   if (failed === before) record(`group ${k}: every file passes alone, but not in the group (the tests interfere, or one is sensitive to timing)`, { ...run, counts: { total: 0, pass: 0, fail: 1, skip: 0, todo: 0 } });
 }
 
 const timeoutMs = (rc.timeout ?? 120) * 1000;
+const GROUP_LIMIT_MS = 10 * 60_000;
 const jobs = Math.max(1, Number(process.env.TAP_JOBS ?? rc.jobs ?? 2));
 console.log("TAP version 14");
 const suiteStarted = Date.now();
