@@ -3,7 +3,7 @@
 // stdout; SIGTERM or SIGINT stops it gracefully (a second signal exits at once).
 import { createLogger, isNexusError } from "@nexus/core";
 import { USAGE, parseAgentArgs } from "./args.js";
-import { runAgent } from "./run.js";
+import { runAgent, type RunningAgent } from "./run.js";
 
 async function main(): Promise<void> {
   let args;
@@ -20,7 +20,29 @@ async function main(): Promise<void> {
     return;
   }
   const log = createLogger({ level: args.logLevel, base: { name: "nexus-agent", pid: process.pid } }, process.stdout);
-  let agent;
+  // Handled from the start: a signal while the agent registers (it may already be
+  // heartbeating) stops it as soon as it is up, instead of killing it half-way.
+  let agent: RunningAgent | undefined;
+  let stopping = false;
+  const shutDown = (running: RunningAgent) =>
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, "stopping failed");
+        process.exit(1);
+      },
+    );
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, agent ? "stopping" : "stopping once started");
+    if (agent) void shutDown(agent);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
   try {
     agent = await runAgent(args, log);
   } catch (error) {
@@ -28,24 +50,7 @@ async function main(): Promise<void> {
     fail(error);
     return;
   }
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      log.warn({ signal }, "second signal: exiting now");
-      process.exit(1);
-    }
-    stopping = true;
-    log.info({ signal }, "stopping");
-    agent.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error({ err: error }, "stopping failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
+  if (stopping) void shutDown(agent);
 }
 
 function fail(error: unknown): void {

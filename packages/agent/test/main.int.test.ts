@@ -40,6 +40,30 @@ t.test("registers with the join token and stops on SIGTERM", async (t) => {
   t.notMatch(stdout + stderr, server.joinToken, "the join token is never logged");
 });
 
+t.test("a SIGTERM while it is still registering stops it once it is up, cleanly", async (t) => {
+  const server = await startFakeServer();
+  const dataDir = mkdtempSync(join(tmpdir(), "nexus-agent-main-"));
+  t.teardown(async () => {
+    await server.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const release = server.holdRegistrations();
+  const child = spawn(
+    process.execPath,
+    ["--import=tsx", "--conditions=nexus-source", MAIN, "--server", server.url, "--provider", "docker", "--name", "early-stop",
+      "--ssh-host", "127.0.0.1", "--data", dataDir, "--provider-option", `socket=${join(dataDir, "no-docker.sock")}`],
+    { env: { ...process.env, NEXUS_JOIN_TOKEN: server.joinToken }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stdout = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  await server.until(() => server.registrations.length > 0, "the registration", 30_000);
+  child.kill("SIGTERM");
+  await server.until(() => stdout.includes("stopping once started"), "the agent to note the signal", 10_000);
+  release();
+  t.equal(await exited, 0, "exit code 0, not killed by the signal");
+});
+
 t.test("a bad flag exits with the usage error's code", async (t) => {
   const child = spawn(process.execPath, ["--import=tsx", "--conditions=nexus-source", MAIN, "--provider", "podman", "--server", "http://127.0.0.1:1"], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";

@@ -38,6 +38,8 @@ export interface FakeServer {
   enqueue(command: AgentCommandInput): void;
   /** Forgets every node: their tokens stop working (a server whose database was reset). */
   forgetNodes(): void;
+  /** Registrations are answered only once the returned function is called. */
+  holdRegistrations(): () => void;
   until<T>(read: () => T | undefined | false, what: string, ms?: number): Promise<T>;
   close(): Promise<void>;
 }
@@ -57,6 +59,7 @@ export async function startFakeServer(): Promise<FakeServer> {
   const queue: AgentCommandInput[] = [];
   const wakers = new Set<() => void>();
   const seenResults = new Set<string>();
+  let registrationGate: Promise<void> | undefined;
   const state: Omit<FakeServer, "url" | "close" | "until"> = {
     joinToken,
     registrations: [],
@@ -71,6 +74,14 @@ export async function startFakeServer(): Promise<FakeServer> {
     },
     forgetNodes() {
       nodes.clear();
+    },
+    holdRegistrations() {
+      let release!: () => void;
+      registrationGate = new Promise<void>((resolve) => (release = resolve));
+      return () => {
+        registrationGate = undefined;
+        release();
+      };
     },
   };
 
@@ -88,6 +99,7 @@ export async function startFakeServer(): Promise<FakeServer> {
       const parsed = RegisterNodeBodySchema.safeParse(body);
       if (!parsed.success) return error(res, 400, "invalid_request", parsed.error.message);
       state.registrations.push(body as RegisterNodeBody);
+      await registrationGate;
       const nodeId = `node_${randomBytes(6).toString("hex")}`;
       const token = `nxn_${randomBytes(12).toString("hex")}`;
       nodes.set(nodeId, token);
