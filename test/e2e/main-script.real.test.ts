@@ -7,11 +7,10 @@ import t from "tap";
 import { execFile, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { once } from "node:events";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { LABELS } from "@nexus/core";
+import { freePort } from "@nexus/test-utils";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const CLI = join(ROOT, "packages", "cli", "dist", "main.js");
@@ -46,13 +45,6 @@ t.teardown(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, "127.0.0.1");
-  await once(probe, "listening");
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 t.test("bash scripts/main.sh: examples/hello running, the printed connection works; again: only connects", async (t) => {
   const port = await freePort();

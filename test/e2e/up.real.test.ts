@@ -8,12 +8,11 @@ import t from "tap";
 import { execFile, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { once } from "node:events";
 import { get } from "node:http";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { LABELS } from "@nexus/core";
+import { freePort } from "@nexus/test-utils";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const CLI = join(ROOT, "packages", "cli", "dist", "main.js");
@@ -51,14 +50,6 @@ t.teardown(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** A port nothing listens on now (the server is started there). */
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, "127.0.0.1");
-  await once(probe, "listening");
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 function httpGet(port: number, path: string): Promise<{ status: number; body: string } | undefined> {
   return new Promise((resolve) => {

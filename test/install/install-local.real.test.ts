@@ -7,12 +7,11 @@
 import t from "tap";
 import { execFile, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { once } from "node:events";
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LABELS } from "@nexus/core";
+import { freePort } from "@nexus/test-utils";
 import { buildStandaloneBinaries, cliVersion } from "../../scripts/release/build-sea.mjs";
 import { writeChecksums } from "../../scripts/release/checksums.mjs";
 import { hostTarget } from "../../scripts/release/node-dist.mjs";
@@ -27,13 +26,6 @@ const installed = join(home, ".local", "bin", "nexus");
 mkdirSync(home);
 cpSync(join(ROOT, "examples", "hello"), project, { recursive: true });
 
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, "127.0.0.1");
-  await once(probe, "listening");
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 let env: Record<string, string> = {};
 

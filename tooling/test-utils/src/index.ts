@@ -2,6 +2,8 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { once } from "node:events";
+import { createServer, type AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 
 export type FileTree = { [path: string]: string | FileTree | { content: string; mode: number } };
@@ -43,4 +45,13 @@ export class Capture extends Writable {
   lines(): unknown[] {
     return this.text.split("\n").filter(Boolean).map((l) => JSON.parse(l));
   }
+}
+
+/** A loopback port nothing listens on now (for a server a test starts there). */
+export async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, "127.0.0.1");
+  await once(probe, "listening");
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
 }
